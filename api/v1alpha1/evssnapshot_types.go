@@ -164,7 +164,7 @@ type EVSSnapshotStatus struct {
 	// AllowedOperations are the operations the current phase allows.
 	// +optional
 	// +listType=set
-	AllowedOperations []Operation `json:"allowedOperations,omitempty"`
+	AllowedOperations []Operation `json:"allowedOperations"`
 	// ObservedGeneration is the generation of the spec that this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`

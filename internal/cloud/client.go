@@ -97,10 +97,14 @@ type CreateVolumeResult struct {
 
 // Job statuses as the EVS job API reports them.
 const (
+	// JobSuccess means the task finished well.
 	JobSuccess = "SUCCESS"
+	// JobRunning means the task is under way.
 	JobRunning = "RUNNING"
-	JobFail    = "FAIL"
-	JobInit    = "INIT"
+	// JobFail means the task failed; Job.ErrorCode and Job.FailReason say why.
+	JobFail = "FAIL"
+	// JobInit means the task has not started yet.
+	JobInit = "INIT"
 )
 
 // Job is an asynchronous EVS task, such as a disk create.
@@ -129,7 +133,9 @@ type Client interface {
 	// UpdateSnapshot sets a snapshot's name and description.
 	UpdateSnapshot(ctx context.Context, id, name, description string) (*Snapshot, error)
 	// DeleteSnapshot starts deleting a snapshot; poll GetSnapshot until it is not found. A
-	// NotFound answer means the snapshot is already gone (perhaps by an earlier attempt).
+	// NotFound answer means the snapshot is already gone. When an attempt failed in a way that
+	// hides whether it went through, the retry may answer NotFound or Conflict (EVS.1047, the
+	// snapshot is now deleting) for the first attempt's success: GetSnapshot tells.
 	DeleteSnapshot(ctx context.Context, id string) error
 	// RollbackSnapshot starts restoring a snapshot's data onto its source disk; name optionally
 	// renames the disk. Like CreateSnapshot it is not repeated once it may have reached the cloud.
@@ -146,16 +152,22 @@ type Client interface {
 
 // Environment variables that ConfigFromEnv reads the credentials from.
 const (
+	// EnvAK holds the access key ID.
 	EnvAK = "HUAWEICLOUD_SDK_AK"
+	// EnvSK holds the secret access key.
 	EnvSK = "HUAWEICLOUD_SDK_SK"
 )
 
 // Defaults that New applies to zero Config fields.
 const (
-	DefaultTimeout        = 30 * time.Second
-	DefaultMaxRetries     = 3
+	// DefaultTimeout bounds one HTTP attempt.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxRetries is how many times a throttled or transient call is repeated.
+	DefaultMaxRetries = 3
+	// DefaultRetryBaseDelay is the first backoff.
 	DefaultRetryBaseDelay = 500 * time.Millisecond
-	DefaultRetryMaxDelay  = 5 * time.Second
+	// DefaultRetryMaxDelay caps one backoff.
+	DefaultRetryMaxDelay = 5 * time.Second
 )
 
 // Config says which cloud to talk to and how patiently.

@@ -96,6 +96,9 @@ func volumeFromDetail(d *model.VolumeDetail) *Volume {
 }
 
 func jobFromResponse(id string, resp *model.ShowJobResponse) *Job {
+	if resp == nil {
+		return &Job{ID: id}
+	}
 	job := &Job{ID: deref(resp.JobId), ErrorCode: deref(resp.ErrorCode), FailReason: deref(resp.FailReason)}
 	if job.ID == "" {
 		job.ID = id

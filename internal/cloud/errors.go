@@ -20,20 +20,21 @@ type Class string
 
 // The error classes. Callers branch on these, never on codes or messages.
 const (
-	// ClassNotFound: the resource does not exist (HTTP 404, EVS.5404).
+	// ClassNotFound means the resource does not exist (HTTP 404, EVS.5404).
 	ClassNotFound Class = "NotFound"
-	// ClassThrottled: the API gateway refused the call for its rate limit (HTTP 429, APIG.0308).
+	// ClassThrottled means the API gateway refused the call for its rate limit (HTTP 429, APIG.0308).
 	ClassThrottled Class = "Throttled"
-	// ClassConflict: the resource is in a state that does not allow the call now (HTTP 409,
+	// ClassConflict means the resource is in a state that does not allow the call now (HTTP 409,
 	// EVS.1047, EVS.2409, EVS.2043, EVS.2019); it may be allowed later.
 	ClassConflict Class = "Conflict"
-	// ClassBadRequest: the cloud refused the request itself (other HTTP 400); repeating it is futile.
+	// ClassBadRequest means the cloud refused the request itself (other HTTP 400); repeating it is futile.
 	ClassBadRequest Class = "BadRequest"
-	// ClassUnauthorized: the credentials are wrong or lack permission (HTTP 401, 403).
+	// ClassUnauthorized means the credentials are wrong or lack permission (HTTP 401, 403).
 	ClassUnauthorized Class = "Unauthorized"
-	// ClassTransient: a server error (5xx), a timeout or a connection error; may succeed later.
+	// ClassTransient means a server error (5xx, 408), a timeout, a connection error or the caller's
+	// context ending; the call may succeed later.
 	ClassTransient Class = "Transient"
-	// ClassTerminal: anything else; repeating the call will not help.
+	// ClassTerminal means anything else; repeating the call will not help.
 	ClassTerminal Class = "Terminal"
 )
 

@@ -83,7 +83,8 @@ func (r *retrier) do(ctx context.Context, op string, policy retryPolicy, attempt
 }
 
 // call is do for an attempt that returns a value.
-func call[T any](ctx context.Context, r *retrier, op string, policy retryPolicy, fn func() (T, error)) (T, error) {
+func call[T any](ctx context.Context, r *retrier, op string, policy retryPolicy,
+	fn func() (T, error)) (T, error) {
 	var out T
 	err := r.do(ctx, op, policy, func() error {
 		var err error

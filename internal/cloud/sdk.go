@@ -16,18 +16,29 @@ import (
 	evsregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/evs/v2/region"
 )
 
-// EVS operation names, as used in metrics, logs and errors (the simulator uses the same names).
+// EVS operation names: the operation label of the metrics, Error.Op and the "operation" log key.
+// They are the SDK's (and the simulator's) names for the API calls.
 const (
-	OpCreateSnapshot   = "CreateSnapshot"
-	OpShowSnapshot     = "ShowSnapshot"
-	OpListSnapshots    = "ListSnapshots"
-	OpUpdateSnapshot   = "UpdateSnapshot"
-	OpDeleteSnapshot   = "DeleteSnapshot"
+	// OpCreateSnapshot is Client.CreateSnapshot.
+	OpCreateSnapshot = "CreateSnapshot"
+	// OpShowSnapshot is Client.GetSnapshot.
+	OpShowSnapshot = "ShowSnapshot"
+	// OpListSnapshots is Client.ListSnapshots.
+	OpListSnapshots = "ListSnapshots"
+	// OpUpdateSnapshot is Client.UpdateSnapshot.
+	OpUpdateSnapshot = "UpdateSnapshot"
+	// OpDeleteSnapshot is Client.DeleteSnapshot.
+	OpDeleteSnapshot = "DeleteSnapshot"
+	// OpRollbackSnapshot is Client.RollbackSnapshot.
 	OpRollbackSnapshot = "RollbackSnapshot"
-	OpShowVolume       = "ShowVolume"
-	OpCreateVolume     = "CreateVolume"
-	OpDeleteVolume     = "DeleteVolume"
-	OpShowJob          = "ShowJob"
+	// OpShowVolume is Client.GetVolume.
+	OpShowVolume = "ShowVolume"
+	// OpCreateVolume is Client.CreateVolume.
+	OpCreateVolume = "CreateVolume"
+	// OpDeleteVolume is Client.DeleteVolume.
+	OpDeleteVolume = "DeleteVolume"
+	// OpShowJob is Client.GetJob.
+	OpShowJob = "ShowJob"
 )
 
 // sdkClient implements Client over the official SDK, which builds, signs and sends the requests.
@@ -161,9 +172,10 @@ func (c *sdkClient) CreateSnapshot(ctx context.Context, req CreateSnapshotReques
 		opt.Force = &req.Force
 	}
 	in := &model.CreateSnapshotRequest{Body: &model.CreateSnapshotRequestBody{Snapshot: opt}}
-	resp, err := call(ctx, &c.retry, OpCreateSnapshot, retryUnsent, func() (*model.CreateSnapshotResponse, error) {
-		return c.evs.CreateSnapshot(in)
-	})
+	resp, err := call(ctx, &c.retry, OpCreateSnapshot, retryUnsent,
+		func() (*model.CreateSnapshotResponse, error) {
+			return c.evs.CreateSnapshot(in)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -176,9 +188,10 @@ func (c *sdkClient) GetSnapshot(ctx context.Context, id string) (*Snapshot, erro
 		return nil, err
 	}
 	in := &model.ShowSnapshotRequest{SnapshotId: id}
-	resp, err := call(ctx, &c.retry, OpShowSnapshot, retryIdempotent, func() (*model.ShowSnapshotResponse, error) {
-		return c.evs.ShowSnapshot(in)
-	})
+	resp, err := call(ctx, &c.retry, OpShowSnapshot, retryIdempotent,
+		func() (*model.ShowSnapshotResponse, error) {
+			return c.evs.ShowSnapshot(in)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -222,17 +235,18 @@ func (c *sdkClient) ListSnapshots(ctx context.Context, opts ListSnapshotsOptions
 	if len(opts.IDs) > 0 {
 		in.Id = &opts.IDs
 	}
-	resp, err := call(ctx, &c.retry, OpListSnapshots, retryIdempotent, func() (*model.ListSnapshotsResponse, error) {
-		out, err := c.evs.HcClient.Sync(in, evs.GenReqDefForListSnapshots())
-		if err != nil {
-			return nil, err
-		}
-		resp, ok := out.(*model.ListSnapshotsResponse)
-		if !ok {
-			return nil, fmt.Errorf("unexpected SDK response type %T", out)
-		}
-		return resp, nil
-	})
+	resp, err := call(ctx, &c.retry, OpListSnapshots, retryIdempotent,
+		func() (*model.ListSnapshotsResponse, error) {
+			out, err := c.evs.HcClient.Sync(in, evs.GenReqDefForListSnapshots())
+			if err != nil {
+				return nil, err
+			}
+			resp, ok := out.(*model.ListSnapshotsResponse)
+			if !ok {
+				return nil, fmt.Errorf("unexpected SDK response type %T", out)
+			}
+			return resp, nil
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -251,9 +265,10 @@ func (c *sdkClient) UpdateSnapshot(ctx context.Context, id, name, description st
 			Snapshot: &model.UpdateSnapshotOption{Name: &name, Description: &description},
 		},
 	}
-	resp, err := call(ctx, &c.retry, OpUpdateSnapshot, retryIdempotent, func() (*model.UpdateSnapshotResponse, error) {
-		return c.evs.UpdateSnapshot(in)
-	})
+	resp, err := call(ctx, &c.retry, OpUpdateSnapshot, retryIdempotent,
+		func() (*model.UpdateSnapshotResponse, error) {
+			return c.evs.UpdateSnapshot(in)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -298,9 +313,10 @@ func (c *sdkClient) GetVolume(ctx context.Context, id string) (*Volume, error) {
 		return nil, err
 	}
 	in := &model.ShowVolumeRequest{VolumeId: id}
-	resp, err := call(ctx, &c.retry, OpShowVolume, retryIdempotent, func() (*model.ShowVolumeResponse, error) {
-		return c.evs.ShowVolume(in)
-	})
+	resp, err := call(ctx, &c.retry, OpShowVolume, retryIdempotent,
+		func() (*model.ShowVolumeResponse, error) {
+			return c.evs.ShowVolume(in)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -364,9 +380,10 @@ func (c *sdkClient) GetJob(ctx context.Context, id string) (*Job, error) {
 		return nil, err
 	}
 	in := &model.ShowJobRequest{JobId: id}
-	resp, err := call(ctx, &c.retry, OpShowJob, retryIdempotent, func() (*model.ShowJobResponse, error) {
-		return c.evs.ShowJob(in)
-	})
+	resp, err := call(ctx, &c.retry, OpShowJob, retryIdempotent,
+		func() (*model.ShowJobResponse, error) {
+			return c.evs.ShowJob(in)
+		})
 	if err != nil {
 		return nil, err
 	}

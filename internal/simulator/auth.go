@@ -147,7 +147,8 @@ func canonicalHeaders(r *http.Request, signedHeaders []string) string {
 // payloadHash is the hex SHA-256 of the body, unless the client signed an
 // X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD header (the SDK does so for non-JSON bodies).
 func payloadHash(r *http.Request, body []byte, signedHeaders []string) string {
-	if slices.Contains(signedHeaders, headerContentHash) && r.Header.Get(headerContentHash) == unsignedPayload {
+	signed := slices.Contains(signedHeaders, headerContentHash)
+	if signed && r.Header.Get(headerContentHash) == unsignedPayload {
 		return unsignedPayload
 	}
 	return hexSHA256(body)

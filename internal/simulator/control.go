@@ -56,8 +56,13 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 		mux.HandleFunc(method+" "+ControlPrefix+path, s.control(fn))
 	}
 	mux.HandleFunc(ControlPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no control call " + r.Method + " " + r.URL.Path})
+		msg := "no control call " + r.Method + " " + r.URL.Path
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": msg})
 	})
+}
+
+func unknownStatus(kind, status string, known []string) error {
+	return ctlErrorf(http.StatusBadRequest, "unknown %s status %q; one of %v", kind, status, known)
 }
 
 func (s *Simulator) control(fn controlFunc) http.HandlerFunc {
@@ -110,9 +115,10 @@ func (s *Simulator) ctlAddVolume(_ *http.Request, body []byte, now time.Time) (i
 	in.VolumeType = orDefault(in.VolumeType, "SSD")
 	switch {
 	case in.SizeGiB < 1 || in.SizeGiB > maxVolumeGiB:
-		return 0, nil, ctlErrorf(http.StatusBadRequest, "sizeGiB %d is outside 1-%d", in.SizeGiB, maxVolumeGiB)
+		return 0, nil, ctlErrorf(http.StatusBadRequest, "sizeGiB %d is outside 1-%d",
+			in.SizeGiB, maxVolumeGiB)
 	case !slices.Contains(volumeStatuses, in.Status):
-		return 0, nil, ctlErrorf(http.StatusBadRequest, "unknown disk status %q; one of %v", in.Status, volumeStatuses)
+		return 0, nil, unknownStatus("disk", in.Status, volumeStatuses)
 	case in.ID != "" && s.volumes[in.ID] != nil:
 		return 0, nil, ctlErrorf(http.StatusConflict, "volume %s exists", in.ID)
 	}
@@ -160,7 +166,7 @@ func (s *Simulator) ctlSetVolumeStatus(r *http.Request, body []byte, now time.Ti
 	case v == nil:
 		return 0, nil, ctlErrorf(http.StatusNotFound, "volume %s does not exist", r.PathValue("id"))
 	case !slices.Contains(volumeStatuses, in.Status):
-		return 0, nil, ctlErrorf(http.StatusBadRequest, "unknown disk status %q; one of %v", in.Status, volumeStatuses)
+		return 0, nil, unknownStatus("disk", in.Status, volumeStatuses)
 	}
 	s.setVolumeStatus(v, in.Status, now)
 	return http.StatusOK, v.view(), nil
@@ -176,7 +182,8 @@ func (s *Simulator) ctlAddSnapshot(_ *http.Request, body []byte, now time.Time) 
 	case v == nil:
 		return 0, nil, ctlErrorf(http.StatusNotFound, "volume %q does not exist", in.VolumeID)
 	case len(in.Name) > maxNameBytes || len(in.Description) > maxNameBytes:
-		return 0, nil, ctlErrorf(http.StatusBadRequest, "name and description may have at most %d bytes", maxNameBytes)
+		return 0, nil, ctlErrorf(http.StatusBadRequest,
+			"name and description may have at most %d bytes", maxNameBytes)
 	case in.ID != "" && s.snapshots[in.ID] != nil:
 		return 0, nil, ctlErrorf(http.StatusConflict, "snapshot %s exists", in.ID)
 	}
@@ -208,8 +215,7 @@ func (s *Simulator) ctlSetSnapshotStatus(r *http.Request, body []byte, now time.
 	case sn == nil:
 		return 0, nil, ctlErrorf(http.StatusNotFound, "snapshot %s does not exist", r.PathValue("id"))
 	case !slices.Contains(snapshotStatuses, in.Status):
-		return 0, nil, ctlErrorf(http.StatusBadRequest, "unknown snapshot status %q; one of %v",
-			in.Status, snapshotStatuses)
+		return 0, nil, unknownStatus("snapshot", in.Status, snapshotStatuses)
 	}
 	s.setSnapshotStatus(sn, in.Status, now)
 	return http.StatusOK, sn.view(), nil
@@ -240,7 +246,8 @@ func (s *Simulator) ctlStartBackup(_ *http.Request, body []byte, now time.Time) 
 	// TODO: the cloud also shows the disk as backing-up and prunes older backup snapshots of the
 	// disk; the simulator leaves the disk's status and earlier backup snapshots alone.
 	sn := newSnapshot(v, "autobk_snapshot_vbs_"+newUUID(), "", snapshotBackingUp, nil, now)
-	sn.pending = s.schedule(now, s.timings.SnapshotCreate, transition{kind: backupFinished, snapshotID: sn.id})
+	sn.pending = s.schedule(now, s.timings.SnapshotCreate,
+		transition{kind: backupFinished, snapshotID: sn.id})
 	s.addSnapshot(sn)
 	return http.StatusCreated, sn.view(), nil
 }
@@ -281,8 +288,11 @@ type timingsBody struct {
 
 func (t Timings) body() timingsBody {
 	return timingsBody{
-		SnapshotCreate: t.SnapshotCreate.String(), SnapshotDelete: t.SnapshotDelete.String(),
-		Rollback: t.Rollback.String(), VolumeCreate: t.VolumeCreate.String(), VolumeDelete: t.VolumeDelete.String(),
+		SnapshotCreate: t.SnapshotCreate.String(),
+		SnapshotDelete: t.SnapshotDelete.String(),
+		Rollback:       t.Rollback.String(),
+		VolumeCreate:   t.VolumeCreate.String(),
+		VolumeDelete:   t.VolumeDelete.String(),
 	}
 }
 
@@ -313,7 +323,8 @@ func (s *Simulator) ctlSetTimings(_ *http.Request, body []byte, _ time.Time) (in
 		}
 		d, err := time.ParseDuration(f.value)
 		if err != nil || d < 0 {
-			return 0, nil, ctlErrorf(http.StatusBadRequest, "%s: %q is not a duration such as \"2s\"", f.name, f.value)
+			return 0, nil, ctlErrorf(http.StatusBadRequest,
+				"%s: %q is not a duration such as \"2s\"", f.name, f.value)
 		}
 		*f.dst = d
 	}
@@ -352,7 +363,8 @@ func (s *Simulator) ctlSetRateLimit(_ *http.Request, body []byte, now time.Time)
 		return 0, nil, err
 	}
 	if in.RequestsPerSecond < 0 {
-		return 0, nil, ctlErrorf(http.StatusBadRequest, "requestsPerSecond %g is negative", in.RequestsPerSecond)
+		return 0, nil, ctlErrorf(http.StatusBadRequest,
+			"requestsPerSecond %g is negative", in.RequestsPerSecond)
 	}
 	s.limiter.set(in.RequestsPerSecond, now)
 	return http.StatusOK, in, nil

@@ -94,7 +94,8 @@ func (s *Simulator) takeFault(op string) *Fault {
 func (f *Fault) apiError(op string) *apiError {
 	msg := fmt.Sprintf("simulated fault in %s", op)
 	if f.Code == codeGatewayThrottle {
-		msg = "The throttling threshold has been reached: policy user over ratelimit, limit:1, time:1 minute"
+		msg = "The throttling threshold has been reached: policy user over ratelimit, " +
+			"limit:1, time:1 minute"
 	}
 	return &apiError{
 		status:  f.HTTPStatus,

@@ -81,11 +81,13 @@ type Simulator struct {
 	volumes map[string]*volume
 	jobs    map[string]*job
 	tokens  map[string]clientToken
-	queue   transitionQueue
-	seq     uint64
-	faults  []*Fault
-	limiter tokenBucket
-	stats   map[string]int64
+	// tokenOrder lists the client tokens oldest first, for expiry.
+	tokenOrder []string
+	queue      transitionQueue
+	seq        uint64
+	faults     []*Fault
+	limiter    tokenBucket
+	stats      map[string]int64
 }
 
 // New returns a simulator holding the three seed disks.
@@ -116,7 +118,7 @@ func (s *Simulator) seedVolumes() {
 	now := s.now().UTC()
 	for _, v := range []*volume{
 		{id: SeedVolumeAvailable, name: "sim-ssd-40", status: volumeAvailable, sizeGiB: 40, volumeType: "SSD"},
-		{id: SeedVolumeInUse, name: "sim-ssd-100-attached", status: volumeInUse, sizeGiB: 100, volumeType: "SSD"},
+		{id: SeedVolumeInUse, name: "sim-ssd-100", status: volumeInUse, sizeGiB: 100, volumeType: "SSD"},
 		{id: SeedVolumeSAS, name: "sim-sas-10", status: volumeAvailable, sizeGiB: 10, volumeType: "SAS"},
 	} {
 		v.zone = DefaultAvailabilityZone

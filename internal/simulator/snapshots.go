@@ -80,8 +80,9 @@ func (s *Simulator) createSnapshot(req *apiRequest) reply {
 			"snapshot %s of volume %s is still being created; retry later", busy.id, v.id)
 	}
 	sn := newSnapshot(v, o.Name, o.Description, snapshotCreating, o.Metadata, req.now)
-	sn.pending = s.schedule(req.now, s.timings.SnapshotCreate,
-		transition{kind: snapshotCreated, snapshotID: sn.id})
+	sn.pending = s.schedule(req.now, s.timings.SnapshotCreate, transition{
+		kind: snapshotCreated, snapshotID: sn.id, failure: s.takeFailure(&s.failures.SnapshotCreate),
+	})
 	s.addSnapshot(sn)
 	return reply{status: http.StatusAccepted, body: snapshotEnvelope{s.snapshotBody(sn)}}
 }
@@ -144,8 +145,9 @@ func (s *Simulator) deleteSnapshot(req *apiRequest) reply {
 			"snapshot %s is %s; it can be deleted only when available or error", sn.id, sn.status)
 	}
 	s.setSnapshotStatus(sn, snapshotDeleting, req.now)
-	sn.pending = s.schedule(req.now, s.timings.SnapshotDelete,
-		transition{kind: snapshotDeleted, snapshotID: sn.id})
+	sn.pending = s.schedule(req.now, s.timings.SnapshotDelete, transition{
+		kind: snapshotDeleted, snapshotID: sn.id, failure: s.takeFailure(&s.failures.SnapshotDelete),
+	})
 	return reply{status: http.StatusAccepted}
 }
 
@@ -198,8 +200,12 @@ func (s *Simulator) rollbackSnapshot(req *apiRequest) reply {
 	}
 	s.setSnapshotStatus(sn, snapshotRollbacking, req.now)
 	s.setVolumeStatus(v, volumeRollbacking, req.now)
-	seq := s.schedule(req.now, s.timings.Rollback,
-		transition{kind: rollbackFinished, snapshotID: sn.id, volumeID: v.id})
+	seq := s.schedule(req.now, s.timings.Rollback, transition{
+		kind:       rollbackFinished,
+		snapshotID: sn.id,
+		volumeID:   v.id,
+		failure:    s.takeFailure(&s.failures.Rollback),
+	})
 	sn.pending, v.pending = seq, seq
 
 	var out rollbackEnvelope

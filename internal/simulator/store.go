@@ -160,7 +160,8 @@ func (s *Simulator) creatingSnapshotOf(v *volume) *snapshot {
 }
 
 // newSnapshot builds a snapshot of disk v; the caller stores it with addSnapshot.
-func newSnapshot(v *volume, name, description, status string, meta map[string]string, now time.Time) *snapshot {
+func newSnapshot(v *volume, name, description, status string, meta map[string]string,
+	now time.Time) *snapshot {
 	return &snapshot{
 		id:          newUUID(),
 		name:        name,

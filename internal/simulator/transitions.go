@@ -26,6 +26,8 @@ type transition struct {
 	seq                         uint64
 	kind                        transitionKind
 	snapshotID, volumeID, jobID string
+	// failure is the status a failed transition ends in; empty: it succeeds.
+	failure string
 }
 
 // transitionQueue is a min-heap of transitions by due time, then seq.
@@ -94,7 +96,7 @@ func (s *Simulator) finishSnapshotCreate(t transition) {
 	if sn == nil {
 		return
 	}
-	s.setSnapshotStatus(sn, orDefault(s.takeFailure(&s.failures.SnapshotCreate), snapshotAvailable), t.due)
+	s.setSnapshotStatus(sn, orDefault(t.failure, snapshotAvailable), t.due)
 }
 
 func (s *Simulator) finishSnapshotDelete(t transition) {
@@ -102,8 +104,8 @@ func (s *Simulator) finishSnapshotDelete(t transition) {
 	if sn == nil {
 		return
 	}
-	if failed := s.takeFailure(&s.failures.SnapshotDelete); failed != "" {
-		s.setSnapshotStatus(sn, failed, t.due)
+	if t.failure != "" {
+		s.setSnapshotStatus(sn, t.failure, t.due)
 		return
 	}
 	s.removeSnapshot(sn)
@@ -112,12 +114,11 @@ func (s *Simulator) finishSnapshotDelete(t transition) {
 // finishRollback ends a rollback: the snapshot is available again either way; the disk is
 // available, or in the configured failure status.
 func (s *Simulator) finishRollback(t transition) {
-	failed := s.takeFailure(&s.failures.Rollback)
 	if sn := s.pendingSnapshot(t); sn != nil {
 		s.setSnapshotStatus(sn, snapshotAvailable, t.due)
 	}
 	if v := s.pendingVolume(t); v != nil {
-		s.setVolumeStatus(v, orDefault(failed, volumeAvailable), t.due)
+		s.setVolumeStatus(v, orDefault(t.failure, volumeAvailable), t.due)
 	}
 }
 
@@ -125,7 +126,7 @@ func (s *Simulator) finishVolumeCreate(t transition) {
 	j := s.jobs[t.jobID]
 	v := s.pendingVolume(t)
 	if v != nil {
-		s.setVolumeStatus(v, orDefault(s.takeFailure(&s.failures.VolumeCreate), volumeAvailable), t.due)
+		s.setVolumeStatus(v, orDefault(t.failure, volumeAvailable), t.due)
 	} else {
 		// The disk's status was forced or it vanished: the job reports what became of it.
 		v = s.volumes[t.volumeID]
@@ -149,8 +150,8 @@ func (s *Simulator) finishVolumeDelete(t transition) {
 		}
 		return
 	}
-	if failed := s.takeFailure(&s.failures.VolumeDelete); failed != "" {
-		s.setVolumeStatus(v, failed, t.due)
+	if t.failure != "" {
+		s.setVolumeStatus(v, t.failure, t.due)
 		if j != nil {
 			j.fail(t.due, "the disk could not be deleted")
 		}
@@ -194,8 +195,9 @@ func (s *Simulator) setVolumeStatus(v *volume, status string, at time.Time) {
 	v.pending = 0
 }
 
-// takeFailure returns the configured failure status for one transition and clears it, so only
-// the next transition of that kind fails.
+// takeFailure returns the configured failure status for a transition that starts now and clears
+// it, so only the next transition of that kind fails. Taking it at the start, not at the end, ties
+// the failure to the next request rather than to whichever transition happens to finish first.
 func (s *Simulator) takeFailure(f *string) string {
 	status := *f
 	*f = ""
@@ -217,7 +219,8 @@ func (f Failures) validate() error {
 		"volumeCreate": f.VolumeCreate, "volumeDelete": f.VolumeDelete,
 	} {
 		if v != "" && !slices.Contains(failureStatuses[field], v) {
-			return fmt.Errorf("%s: a failed transition ends in %q, not %q", field, failureStatuses[field], v)
+			return fmt.Errorf("%s: a failed transition ends in %q, not %q",
+				field, failureStatuses[field], v)
 		}
 	}
 	return nil

@@ -13,7 +13,7 @@ type Volume struct {
 	AvailabilityZone string            `json:"availabilityZone,omitempty"`
 	VolumeType       string            `json:"volumeType,omitempty"`
 	SnapshotID       string            `json:"snapshotID,omitempty"`
-	Metadata         map[string]string `json:"metadata,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
 	CreatedAt        time.Time         `json:"createdAt,omitzero"`
 	UpdatedAt        time.Time         `json:"updatedAt,omitzero"`
 }
@@ -29,7 +29,7 @@ type Snapshot struct {
 	SizeGiB          int               `json:"sizeGiB,omitempty"`
 	AvailabilityZone string            `json:"availabilityZone,omitempty"`
 	Progress         string            `json:"progress,omitempty"`
-	Metadata         map[string]string `json:"metadata,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
 	CreatedAt        time.Time         `json:"createdAt,omitzero"`
 	UpdatedAt        time.Time         `json:"updatedAt,omitzero"`
 }
@@ -52,8 +52,8 @@ type Fault struct {
 // Failures makes the next transition of a kind end in a failure status instead of succeeding:
 // SnapshotCreate "error", SnapshotDelete "error_deleting", Rollback "error_rollbacking" (the
 // snapshot returns to available), VolumeCreate "error" (its job FAILs), VolumeDelete
-// "error_deleting". An empty field means succeed. Each failure is spent by the first transition
-// of its kind that finishes, including one already under way when it was set.
+// "error_deleting". An empty field means succeed. Each failure is spent by the next request that
+// starts a transition of its kind; transitions already under way are not affected.
 type Failures struct {
 	SnapshotCreate string `json:"snapshotCreate,omitempty"`
 	SnapshotDelete string `json:"snapshotDelete,omitempty"`

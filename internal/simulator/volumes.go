@@ -61,11 +61,13 @@ func (s *Simulator) createVolume(req *apiRequest) reply {
 	}
 	s.volumes[v.id] = v
 	j := s.newJob("createVolume", v, req.now)
-	v.pending = s.schedule(req.now, s.timings.VolumeCreate,
-		transition{kind: volumeCreated, volumeID: v.id, jobID: j.id})
+	v.pending = s.schedule(req.now, s.timings.VolumeCreate, transition{
+		kind: volumeCreated, volumeID: v.id, jobID: j.id, failure: s.takeFailure(&s.failures.VolumeCreate),
+	})
 	answer := createVolumeBody{JobID: j.id, VolumeIDs: []string{v.id}}
 	if token != "" {
 		s.tokens[token] = clientToken{expires: req.now.Add(clientTokenTTL), answer: answer}
+		s.tokenOrder = append(s.tokenOrder, token)
 	}
 	return reply{status: http.StatusAccepted, body: answer}
 }
@@ -87,7 +89,8 @@ func (s *Simulator) volumeToCreate(in *createVolumeRequest, now time.Time) (*vol
 		return nil, errorReply(http.StatusBadRequest, codeMultipleSources,
 			"only one of snapshot_id, backup_id and imageRef may be given"), false
 	case o.BackupID != "":
-		return nil, errorReply(http.StatusBadRequest, codeInvalidBackupID, "backup %s does not exist", o.BackupID), false
+		return nil, errorReply(http.StatusBadRequest, codeInvalidBackupID,
+			"backup %s does not exist", o.BackupID), false
 	case o.ImageRef != "":
 		// TODO: the simulator has no images; a disk from an image is refused as if the image were missing.
 		return nil, badRequest("image %s does not exist", o.ImageRef), false
@@ -104,7 +107,8 @@ func (s *Simulator) volumeToCreate(in *createVolumeRequest, now time.Time) (*vol
 	case o.VolumeType == "":
 		return nil, badRequest("volume.volume_type is required"), false
 	case len(o.Name) > maxNameBytes || len(o.Description) > maxNameBytes:
-		return nil, badRequest("the name and the description may have at most %d bytes", maxNameBytes), false
+		return nil, badRequest("the name and the description may have at most %d bytes",
+			maxNameBytes), false
 	}
 	size := o.Size
 	if o.SnapshotID != "" {
@@ -144,7 +148,8 @@ func checkSnapshotSource(sn *snapshot, zone, volumeType string, size *int32) (re
 		return backupOwned(sn, "used to create a disk"), false
 	case sn.status != snapshotAvailable:
 		return errorReply(http.StatusBadRequest, codeSnapshotNotAvailable,
-			"snapshot %s is %s; a disk can be created only from an available snapshot", sn.id, sn.status), false
+			"snapshot %s is %s; a disk can be created only from an available snapshot",
+			sn.id, sn.status), false
 	case zone != sn.zone:
 		return errorReply(http.StatusBadRequest, codeZoneMismatch,
 			"availability zone %s differs from the source disk's zone %s", zone, sn.zone), false
@@ -164,11 +169,14 @@ func checkSnapshotSource(sn *snapshot, zone, volumeType string, size *int32) (re
 
 // expireTokens forgets client tokens older than clientTokenTTL. Callers hold s.mu.
 func (s *Simulator) expireTokens(now time.Time) {
-	// Tokens are few (one per disk created), so a scan per request costs little.
-	for k, t := range s.tokens {
-		if !now.Before(t.expires) {
-			delete(s.tokens, k)
+	// Every token lives equally long, so tokenOrder is also expiry order: only its head needs looking at.
+	for len(s.tokenOrder) > 0 {
+		oldest := s.tokenOrder[0]
+		if t, ok := s.tokens[oldest]; ok && now.Before(t.expires) {
+			return
 		}
+		delete(s.tokens, oldest)
+		s.tokenOrder = s.tokenOrder[1:]
 	}
 }
 
@@ -195,8 +203,9 @@ func (s *Simulator) deleteVolume(req *apiRequest) reply {
 	}
 	s.setVolumeStatus(v, volumeDeleting, req.now)
 	j := s.newJob("deleteVolume", v, req.now)
-	v.pending = s.schedule(req.now, s.timings.VolumeDelete,
-		transition{kind: volumeDeleted, volumeID: v.id, jobID: j.id})
+	v.pending = s.schedule(req.now, s.timings.VolumeDelete, transition{
+		kind: volumeDeleted, volumeID: v.id, jobID: j.id, failure: s.takeFailure(&s.failures.VolumeDelete),
+	})
 	return reply{status: http.StatusAccepted, body: deleteVolumeBody{JobID: j.id}}
 }
 

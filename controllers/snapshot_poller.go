@@ -1,0 +1,245 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	evsv1alpha1 "github.com/evs-operator/evs-operator/api/v1alpha1"
+	"github.com/evs-operator/evs-operator/internal/cloud"
+)
+
+// listPageSize is the most snapshots the cloud returns in one list call.
+const listPageSize = 1000
+
+// snapshotPoller is the batched status sync: one goroutine lists the cloud's snapshots, a page
+// of up to 1000 at a time, and wakes only the objects whose snapshot changed. Reconciles then
+// read the listed state instead of calling the cloud once per object.
+//
+// It lists when any tracked snapshot is in a moving phase (every poll interval) and lists
+// everything once per resync period, which also notices snapshots that vanished.
+type snapshotPoller struct {
+	cloud    cloud.Client
+	interval time.Duration
+	resync   time.Duration
+	changes  chan event.GenericEvent
+
+	mu sync.Mutex
+	// tracked maps a snapshot ID to the object that follows it and the status it last recorded.
+	tracked map[string]trackedSnapshot
+	// byObject maps an object key to its snapshot ID, to forget it when the object goes.
+	byObject map[string]string
+	// seen is the latest listed state of each tracked snapshot.
+	seen map[string]seenSnapshot
+	// dirty holds the time of the operator's own last change to a snapshot: a listing older than
+	// that is stale for it.
+	dirty    map[string]time.Time
+	lastFull time.Time
+}
+
+type trackedSnapshot struct {
+	key    types.NamespacedName
+	status string
+	moving bool
+}
+
+type seenSnapshot struct {
+	snap cloud.Snapshot
+	at   time.Time
+}
+
+func newSnapshotPoller(c cloud.Client, interval, resync time.Duration) *snapshotPoller {
+	return &snapshotPoller{
+		cloud: c, interval: interval, resync: resync,
+		changes:  make(chan event.GenericEvent, 1024),
+		tracked:  map[string]trackedSnapshot{},
+		byObject: map[string]string{},
+		seen:     map[string]seenSnapshot{},
+		dirty:    map[string]time.Time{},
+	}
+}
+
+// NeedLeaderElection makes only the leader poll.
+func (p *snapshotPoller) NeedLeaderElection() bool { return true }
+
+// Start polls until the context ends.
+func (p *snapshotPoller) Start(ctx context.Context) error {
+	log := logf.FromContext(ctx).WithName("snapshot-poller")
+	ticker := time.NewTicker(p.interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		if err := p.pollOnce(ctx); err != nil {
+			// The next tick tries again; objects keep their last known state meanwhile.
+			log.Info("Listing cloud snapshots failed", "err", err.Error())
+		}
+	}
+}
+
+// pollOnce lists the cloud when something needs it and wakes the objects whose snapshot changed.
+func (p *snapshotPoller) pollOnce(ctx context.Context) error {
+	p.mu.Lock()
+	full := time.Since(p.lastFull) >= p.resync
+	moving := false
+	for _, t := range p.tracked {
+		moving = moving || t.moving
+	}
+	p.mu.Unlock()
+	if !full && !moving {
+		return nil
+	}
+
+	started := time.Now()
+	listed := map[string]cloud.Snapshot{}
+	for offset := 0; ; {
+		page, err := p.cloud.ListSnapshots(ctx, cloud.ListSnapshotsOptions{Limit: listPageSize, Offset: offset})
+		if err != nil {
+			return err
+		}
+		for _, snap := range page.Snapshots {
+			listed[snap.ID] = snap
+		}
+		offset += len(page.Snapshots)
+		if len(page.Snapshots) == 0 || offset >= page.Count {
+			break
+		}
+	}
+
+	p.mu.Lock()
+	var wake []types.NamespacedName
+	for id, t := range p.tracked {
+		if dirtyAt, ok := p.dirty[id]; ok && dirtyAt.After(started) {
+			continue // changed by the operator while the list ran: its reconcile follows it
+		}
+		snap, ok := listed[id]
+		if !ok {
+			delete(p.seen, id)
+			wake = append(wake, t.key) // vanished, or deleted: the reconcile asks the cloud
+			continue
+		}
+		p.seen[id] = seenSnapshot{snap: snap, at: started}
+		if snap.Status != t.status {
+			wake = append(wake, t.key)
+		}
+	}
+	if full {
+		p.lastFull = started
+	}
+	p.mu.Unlock()
+
+	for _, key := range wake {
+		obj := &evsv1alpha1.EVSSnapshot{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		select {
+		case p.changes <- event.GenericEvent{Object: obj}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+// lookup returns the listed state of a snapshot when it is newer than the operator's own last
+// change to it.
+func (p *snapshotPoller) lookup(id string) (*cloud.Snapshot, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen, ok := p.seen[id]
+	if !ok || !seen.at.After(p.dirty[id]) {
+		return nil, false
+	}
+	snap := seen.snap
+	return &snap, true
+}
+
+// remember stores a snapshot read outside the poller, so later reconciles can use it.
+func (p *snapshotPoller) remember(snap *cloud.Snapshot) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.tracked[snap.ID]; ok {
+		p.seen[snap.ID] = seenSnapshot{snap: *snap, at: time.Now()}
+	}
+}
+
+func (p *snapshotPoller) markDirty(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dirty[id] = time.Now()
+	delete(p.seen, id)
+}
+
+func (p *snapshotPoller) track(key types.NamespacedName, id, status string, moving bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old, ok := p.byObject[key.String()]; ok && old != id {
+		p.untrackLocked(old)
+	}
+	p.byObject[key.String()] = id
+	p.tracked[id] = trackedSnapshot{key: key, status: status, moving: moving}
+}
+
+func (p *snapshotPoller) forget(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if id, ok := p.byObject[key]; ok {
+		p.untrackLocked(id)
+		delete(p.byObject, key)
+	}
+}
+
+func (p *snapshotPoller) untrackLocked(id string) {
+	delete(p.tracked, id)
+	delete(p.seen, id)
+	delete(p.dirty, id)
+}
+
+// observe reads a snapshot: from the poller's latest listing when it is fresh, else from the
+// cloud.
+func (r *EVSSnapshotReconciler) observe(ctx context.Context, id string) (*cloud.Snapshot, error) {
+	if r.poller != nil {
+		if snap, ok := r.poller.lookup(id); ok {
+			return snap, nil
+		}
+	}
+	snap, err := r.Cloud.GetSnapshot(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.poller != nil {
+		r.poller.remember(snap)
+	}
+	return snap, nil
+}
+
+// invalidate records that the operator just changed a snapshot, so older listings are not used.
+func (r *EVSSnapshotReconciler) invalidate(id string) {
+	if r.poller != nil {
+		r.poller.markDirty(id)
+	}
+}
+
+// track hands the object's snapshot to the poller after a reconcile.
+func (r *EVSSnapshotReconciler) track(s *snapshotScope) {
+	if r.poller == nil || s.obj.Status.SnapshotID == "" || s.notFound {
+		return
+	}
+	st := s.obj.Status
+	r.poller.track(client.ObjectKeyFromObject(s.obj), st.SnapshotID, st.CloudStatus,
+		!evsv1alpha1.IsSettled(st.Phase))
+}
+
+// forget drops a deleted object from the poller.
+func (r *EVSSnapshotReconciler) forget(key string) {
+	if r.poller != nil {
+		r.poller.forget(key)
+	}
+}
