@@ -97,3 +97,6 @@ $(CONTROLLER_GEN):
 $(GOLANGCI_LINT):
 	@mkdir -p $(TOOLS_DIR)
 	hack/go-install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
+
+# The local stack, the demo and cluster deployment.
+-include hack/local.mk

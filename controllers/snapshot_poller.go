@@ -154,7 +154,9 @@ func (p *snapshotPoller) lookup(id string) (*cloud.Snapshot, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	seen, ok := p.seen[id]
-	if !ok || !seen.at.After(p.dirty[id]) {
+	// Settled snapshots are listed only once per resync period: a reconcile woken by a spec
+	// change must not act on a listing that old.
+	if !ok || !seen.at.After(p.dirty[id]) || time.Since(seen.at) > 2*p.interval {
 		return nil, false
 	}
 	snap := seen.snap

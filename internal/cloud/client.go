@@ -84,8 +84,10 @@ type CreateVolumeRequest struct {
 	AvailabilityZone string
 	VolumeType       string
 	SnapshotID       string
-	SizeGiB          int32
-	Metadata         map[string]string
+	// SizeGiB is at least the snapshot's size. Set it: the SDK always sends the size, so 0 is sent
+	// as 0 rather than left for the cloud to default.
+	SizeGiB  int32
+	Metadata map[string]string
 }
 
 // CreateVolumeResult is the cloud's answer to a disk create: a job to poll and, when the cloud

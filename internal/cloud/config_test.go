@@ -28,6 +28,8 @@ func TestNewValidates(t *testing.T) {
 		{"bad scheme", func(c *Config) { c.Endpoint = "ftp://host" }, "invalid EVS endpoint"},
 		{"no host", func(c *Config) { c.Endpoint = "http://" }, "invalid EVS endpoint"},
 		{"user info", func(c *Config) { c.Endpoint = "https://u:p@host" }, "invalid EVS endpoint"},
+		{"path prefix", func(c *Config) { c.Endpoint = "https://host/evs" }, "invalid EVS endpoint"},
+		{"bad region", func(c *Config) { c.Endpoint, c.Region = "", "a/b" }, "not a region name"},
 		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }, "negative"},
 		{"base above cap", func(c *Config) { c.RetryBaseDelay = time.Minute }, "exceeds"},
 	}
@@ -57,7 +59,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := c.(*sdkClient).retry
-	if r.maxRetries != DefaultMaxRetries || r.baseDelay != DefaultRetryBaseDelay || r.maxDelay != DefaultRetryMaxDelay {
+	if r.maxRetries != DefaultMaxRetries || r.baseDelay != DefaultRetryBaseDelay ||
+		r.maxDelay != DefaultRetryMaxDelay {
 		t.Errorf("retry defaults = %+v", r)
 	}
 	c, err = New(Config{Endpoint: "http://127.0.0.1:1/", ProjectID: "p", AK: "a", SK: "s", MaxRetries: -1})

@@ -54,6 +54,8 @@ type retrier struct {
 // metrics. The error returned is always an *Error.
 func (r *retrier) do(ctx context.Context, op string, policy retryPolicy, attempt func() error) error {
 	log := logf.FromContext(ctx).WithValues("operation", op)
+	// TODO: the SDK takes no context, so an ended ctx does not abort an attempt in flight; the call
+	// returns at the latest after Config.Timeout.
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return &Error{Op: op, Class: ClassTransient, Message: err.Error(), Attempts: n - 1, Err: err}
@@ -98,6 +100,9 @@ func call[T any](ctx context.Context, r *retrier, op string, policy retryPolicy,
 // maxDelay, with equal jitter (half fixed, half random) so that concurrent callers spread out but
 // still wait. The gateway's throttling window is a minute and its guidance is to wait 2-5 s, so a
 // throttled call starts four base delays in.
+//
+// TODO: a Retry-After header is not honoured, since the SDK's error does not expose response
+// headers; throttled calls wait the 2-5 s above instead.
 func (r *retrier) backoff(n int, class Class) time.Duration {
 	exp := n - 1
 	if class == ClassThrottled {
@@ -110,7 +115,7 @@ func (r *retrier) backoff(n int, class Class) time.Duration {
 		}
 	}
 	half := d / 2
-	return half + rand.N(d-half+1)
+	return half + rand.N(d-half+1) //nolint:gosec // jitter needs no cryptographic randomness
 }
 
 // sleep waits for d or until ctx ends; it reports whether the full wait passed.

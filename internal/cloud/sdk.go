@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
@@ -68,7 +70,10 @@ func New(cfg Config) (Client, error) {
 	}
 	// The SDK's own transport has no proxy support and keeps two idle connections per host; the
 	// standard one honours HTTPS_PROXY and NO_PROXY, and many reconcilers share the client.
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if std, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = std.Clone()
+	}
 	transport.MaxIdleConnsPerHost = 32
 	hc, err := evs.EvsClientBuilder().
 		WithEndpoints([]string{endpoint}).
@@ -128,6 +133,9 @@ func validate(cfg Config) error {
 	return nil
 }
 
+// regionPattern matches region names such as cn-north-4 and ap-southeast-1.
+var regionPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
 // resolveEndpoint returns cfg.Endpoint without a trailing slash, or the region's endpoint: the
 // SDK's for a region it knows (which honours its region overrides), else the public pattern.
 func resolveEndpoint(cfg Config) (string, error) {
@@ -135,14 +143,21 @@ func resolveEndpoint(cfg Config) (string, error) {
 		if cfg.Region == "" {
 			return "", errors.New("invalid EVS client configuration: a region or an endpoint is required")
 		}
-		if r, err := evsregion.SafeValueOf(cfg.Region); err == nil && r != nil && len(r.Endpoints) > 0 {
-			return strings.TrimSuffix(r.Endpoints[0], "/"), nil
+		if !regionPattern.MatchString(cfg.Region) {
+			return "", fmt.Errorf("invalid EVS client configuration: region %q is not a region name", cfg.Region)
 		}
 		cfg.Endpoint = "https://evs." + cfg.Region + ".myhuaweicloud.com"
+		if r, err := evsregion.SafeValueOf(cfg.Region); err == nil && r != nil && len(r.Endpoints) > 0 {
+			cfg.Endpoint = r.Endpoints[0]
+			if !strings.Contains(cfg.Endpoint, "://") {
+				cfg.Endpoint = "https://" + cfg.Endpoint
+			}
+		}
 	}
+	// The SDK replaces the endpoint's path with the API path, so a path prefix would be lost.
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("invalid EVS endpoint %q: want http(s)://host[:port]", cfg.Endpoint)
 	}
 	return strings.TrimSuffix(cfg.Endpoint, "/"), nil
@@ -218,7 +233,7 @@ func (c *sdkClient) ListSnapshots(ctx context.Context, opts ListSnapshotsOptions
 	if limit == 0 {
 		limit = MaxListLimit
 	}
-	if limit < 0 || limit > MaxListLimit || opts.Offset < 0 || opts.Offset > 1<<31-1 {
+	if limit < 0 || limit > MaxListLimit || opts.Offset < 0 || opts.Offset > math.MaxInt32 {
 		return nil, &Error{Op: OpListSnapshots, Class: ClassBadRequest,
 			Message: fmt.Sprintf("limit %d or offset %d out of range", opts.Limit, opts.Offset)}
 	}
