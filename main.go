@@ -45,6 +45,8 @@ type options struct {
 	pollInterval, resyncPeriod  time.Duration
 	statusSync                  string
 	cloudTimeout                time.Duration
+	cloudQPS                    float64
+	cloudBurst                  int
 
 	metricsAddr, probeAddr string
 	leaderElect            bool
@@ -71,6 +73,9 @@ func main() {
 	flag.StringVar(&o.statusSync, "status-sync", string(controllers.StatusSyncBatched),
 		"How cloud status is read: batched (one paged list serves many objects) or per-object.")
 	flag.DurationVar(&o.cloudTimeout, "cloud-timeout", cloud.DefaultTimeout, "The timeout of each cloud call.")
+	flag.Float64Var(&o.cloudQPS, "cloud-qps", 10,
+		"The most cloud calls per second, to stay under the API gateway's limit; 0 means no limit.")
+	flag.IntVar(&o.cloudBurst, "cloud-burst", 10, "The most cloud calls in a burst above --cloud-qps.")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "127.0.0.1:8080",
 		"The address the metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081",
@@ -120,6 +125,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("building the EVS client: %w", err)
 	}
+	evs = cloud.WithRateLimit(evs, o.cloudQPS, o.cloudBurst)
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
