@@ -41,11 +41,11 @@ func run(ctx context.Context, args []string, started func(*simulator.Server)) er
 	fs.StringVar(&opts.ProjectID, "project-id", simulator.DefaultProjectID, "project the simulator serves")
 	t := &opts.Timings
 	def := simulator.DefaultTiming
-	fs.DurationVar(&t.SnapshotCreate, "snapshot-create", def, "time a snapshot takes from creating to available")
-	fs.DurationVar(&t.SnapshotDelete, "snapshot-delete", def, "time a snapshot takes from deleting to gone")
+	fs.DurationVar(&t.SnapshotCreate, "snapshot-create", def, "time a snapshot takes to become available")
+	fs.DurationVar(&t.SnapshotDelete, "snapshot-delete", def, "time a snapshot takes to be deleted")
 	fs.DurationVar(&t.Rollback, "rollback", def, "time a rollback takes")
-	fs.DurationVar(&t.VolumeCreate, "volume-create", def, "time a disk takes from creating to available")
-	fs.DurationVar(&t.VolumeDelete, "volume-delete", def, "time a disk takes from deleting to gone")
+	fs.DurationVar(&t.VolumeCreate, "volume-create", def, "time a disk takes to become available")
+	fs.DurationVar(&t.VolumeDelete, "volume-delete", def, "time a disk takes to be deleted")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

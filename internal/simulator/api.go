@@ -52,7 +52,9 @@ func (s *Simulator) routes() http.Handler {
 		})
 	}
 	s.controlRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// TODO: a known path with an unsupported method gets ServeMux's plain-text 405, is not counted in
+	// the stats and needs no signature; the gateway would answer 404 APIG.0101 after checking it.
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		e := gatewayError(http.StatusNotFound, codeGatewayNoAPI,
 			"The API does not exist or has not been published in the environment")
 		writeAPIError(w, e)
@@ -96,8 +98,7 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, op string, 
 func (s *Simulator) gatewayChecks(r *http.Request, op string, now time.Time, readErr, authErr error) reply {
 	switch {
 	case readErr != nil:
-		var tooLarge *http.MaxBytesError
-		if errors.As(readErr, &tooLarge) {
+		if _, ok := errors.AsType[*http.MaxBytesError](readErr); ok {
 			return badRequest("the request body is larger than %d bytes", maxBodyBytes)
 		}
 		return badRequest("reading the request body: %v", readErr)

@@ -16,6 +16,8 @@ import (
 
 // The SDK-HMAC-SHA256 scheme of the Huawei Cloud API gateway, as core/auth/signer signs it. The
 // check below is an independent implementation; the tests verify it against the real SDK.
+// TODO: only SDK-HMAC-SHA256 is accepted; the SDK's SM3, ECDSA and derived (V11) signatures and
+// security tokens (temporary AK/SK) are refused with 401.
 const (
 	signAlgorithm     = "SDK-HMAC-SHA256"
 	headerSdkDate     = "X-Sdk-Date"
@@ -67,15 +69,16 @@ func (s *Simulator) verifySignature(r *http.Request, body []byte, wallNow time.T
 		return errors.New("the access key does not exist")
 	}
 	if !slices.Contains(a.signedHeaders, strings.ToLower(headerSdkDate)) {
-		return errors.New("X-Sdk-Date is not signed")
+		return errors.New("the X-Sdk-Date header is not signed")
 	}
 	date := r.Header.Get(headerSdkDate)
 	signedAt, err := time.Parse(sdkDateFormat, date)
 	if err != nil {
-		return fmt.Errorf("X-Sdk-Date %q is not in the form %s", date, sdkDateFormat)
+		return fmt.Errorf("the X-Sdk-Date header %q is not in the form %s", date, sdkDateFormat)
 	}
 	if skew := wallNow.Sub(signedAt); skew > maxClockSkew || skew < -maxClockSkew {
-		return fmt.Errorf("X-Sdk-Date %s is more than %s away from the server's time", date, maxClockSkew)
+		return fmt.Errorf("the X-Sdk-Date header %s is more than %s off the server's time",
+			date, maxClockSkew)
 	}
 	canonical := canonicalRequest(r, body, a.signedHeaders)
 	stringToSign := signAlgorithm + "\n" + date + "\n" + hexSHA256([]byte(canonical))
@@ -162,7 +165,7 @@ func hexSHA256(b []byte) string {
 // sdkEscape percent-encodes every byte but the unreserved ones, with upper-case hex.
 func sdkEscape(s string) string {
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		c := s[i]
 		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
 			c == '_' || c == '-' || c == '~' || c == '.' {

@@ -132,7 +132,7 @@ func TestSignatureIsVerified(t *testing.T) {
 	t.Run("query values with spaces, slashes and non-ASCII bytes verify", func(t *testing.T) {
 		name := "db nightly/é+x&y=z"
 		e.addAvailableSnapshot(SeedVolumeSAS, name)
-		resp, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{Name: ptr(name)})
+		resp, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{Name: new(name)})
 		if err != nil {
 			t.Fatalf("list by an awkward name: %v", err)
 		}

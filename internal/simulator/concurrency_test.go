@@ -64,7 +64,8 @@ func TestConcurrentClients(t *testing.T) {
 		return len(must(e.ctl.Snapshots(ctx))) == 0
 	})
 	stats := must(e.ctl.Stats(ctx)).Requests
-	if n := int64(workers * rounds); stats[OperationCreateSnapshot] != n || stats[OperationDeleteSnapshot] != n {
+	n := int64(workers * rounds)
+	if stats[OperationCreateSnapshot] != n || stats[OperationDeleteSnapshot] != n {
 		t.Errorf("stats = %v", stats)
 	}
 }
@@ -98,9 +99,10 @@ func snapshotRound(c interface {
 		time.Sleep(2 * time.Millisecond)
 	}
 	renamed := name + "-renamed"
-	_, err = c.UpdateSnapshot(&model.UpdateSnapshotRequest{SnapshotId: id, Body: &model.UpdateSnapshotRequestBody{
-		Snapshot: &model.UpdateSnapshotOption{Name: &renamed},
-	}})
+	_, err = c.UpdateSnapshot(&model.UpdateSnapshotRequest{
+		SnapshotId: id,
+		Body:       &model.UpdateSnapshotRequestBody{Snapshot: &model.UpdateSnapshotOption{Name: &renamed}},
+	})
 	if err != nil {
 		return fmt.Errorf("update: %w", err)
 	}

@@ -168,7 +168,7 @@ func (s *Simulator) ctlSetVolumeStatus(r *http.Request, body []byte, now time.Ti
 	case !slices.Contains(volumeStatuses, in.Status):
 		return 0, nil, unknownStatus("disk", in.Status, volumeStatuses)
 	}
-	s.setVolumeStatus(v, in.Status, now)
+	v.setStatus(in.Status, now)
 	return http.StatusOK, v.view(), nil
 }
 
@@ -217,7 +217,7 @@ func (s *Simulator) ctlSetSnapshotStatus(r *http.Request, body []byte, now time.
 	case !slices.Contains(snapshotStatuses, in.Status):
 		return 0, nil, unknownStatus("snapshot", in.Status, snapshotStatuses)
 	}
-	s.setSnapshotStatus(sn, in.Status, now)
+	sn.setStatus(in.Status, now)
 	return http.StatusOK, sn.view(), nil
 }
 
@@ -372,36 +372,4 @@ func (s *Simulator) ctlSetRateLimit(_ *http.Request, body []byte, now time.Time)
 
 func (s *Simulator) ctlStats(_ *http.Request, _ []byte, _ time.Time) (int, any, error) {
 	return http.StatusOK, Stats{Requests: maps.Clone(s.stats)}, nil
-}
-
-func (v *volume) view() Volume {
-	return Volume{
-		ID:               v.id,
-		Name:             v.name,
-		Description:      v.description,
-		SizeGiB:          int(v.sizeGiB),
-		Status:           v.status,
-		AvailabilityZone: v.zone,
-		VolumeType:       v.volumeType,
-		SnapshotID:       v.snapshotID,
-		Metadata:         v.metadata,
-		CreatedAt:        v.createdAt,
-		UpdatedAt:        v.updatedAt,
-	}
-}
-
-func (sn *snapshot) view() Snapshot {
-	return Snapshot{
-		ID:               sn.id,
-		Name:             sn.name,
-		Description:      sn.description,
-		Status:           sn.status,
-		VolumeID:         sn.volumeID,
-		SizeGiB:          int(sn.sizeGiB),
-		AvailabilityZone: sn.zone,
-		Progress:         sn.progress(),
-		Metadata:         sn.metadata,
-		CreatedAt:        sn.createdAt,
-		UpdatedAt:        sn.updatedAt,
-	}
 }

@@ -10,18 +10,28 @@ import (
 	"time"
 )
 
-// The operations of the signed API, as faults and stats name them.
+// The operations of the signed API, as faults and stats name them (the SDK's method names).
 const (
-	OperationCreateSnapshot   = "CreateSnapshot"
-	OperationShowSnapshot     = "ShowSnapshot"
-	OperationListSnapshots    = "ListSnapshots"
-	OperationUpdateSnapshot   = "UpdateSnapshot"
-	OperationDeleteSnapshot   = "DeleteSnapshot"
+	// OperationCreateSnapshot is POST /v2/{project_id}/cloudsnapshots.
+	OperationCreateSnapshot = "CreateSnapshot"
+	// OperationShowSnapshot is GET /v2/{project_id}/cloudsnapshots/{snapshot_id}.
+	OperationShowSnapshot = "ShowSnapshot"
+	// OperationListSnapshots is GET /v2/{project_id}/cloudsnapshots/detail.
+	OperationListSnapshots = "ListSnapshots"
+	// OperationUpdateSnapshot is PUT /v2/{project_id}/cloudsnapshots/{snapshot_id}.
+	OperationUpdateSnapshot = "UpdateSnapshot"
+	// OperationDeleteSnapshot is DELETE /v2/{project_id}/cloudsnapshots/{snapshot_id}.
+	OperationDeleteSnapshot = "DeleteSnapshot"
+	// OperationRollbackSnapshot is POST /v2/{project_id}/cloudsnapshots/{snapshot_id}/rollback.
 	OperationRollbackSnapshot = "RollbackSnapshot"
-	OperationCreateVolume     = "CreateVolume"
-	OperationShowVolume       = "ShowVolume"
-	OperationDeleteVolume     = "DeleteVolume"
-	OperationShowJob          = "ShowJob"
+	// OperationCreateVolume is POST /v2.1/{project_id}/cloudvolumes.
+	OperationCreateVolume = "CreateVolume"
+	// OperationShowVolume is GET /v2/{project_id}/cloudvolumes/{volume_id}.
+	OperationShowVolume = "ShowVolume"
+	// OperationDeleteVolume is DELETE /v2/{project_id}/cloudvolumes/{volume_id}.
+	OperationDeleteVolume = "DeleteVolume"
+	// OperationShowJob is GET /v1/{project_id}/jobs/{job_id}.
+	OperationShowJob = "ShowJob"
 	// OperationAny makes a fault match every operation.
 	OperationAny = "*"
 )
@@ -74,6 +84,7 @@ func (s *Simulator) takeFault(op string) *Fault {
 		if f.Operation != OperationAny && f.Operation != op {
 			continue
 		}
+		//nolint:gosec // G404: whether a simulated fault fires needs no cryptographic randomness.
 		if f.Probability < 1 && rand.Float64() >= f.Probability {
 			continue
 		}

@@ -36,11 +36,11 @@ func TestFaults(t *testing.T) {
 		}))
 		_, err := e.evs.CreateSnapshot(&model.CreateSnapshotRequest{Body: &model.CreateSnapshotRequestBody{
 			Snapshot: &model.CreateSnapshotOption{
-				VolumeId: SeedVolumeAvailable, Name: ptr("lost"), Metadata: map[string]string{"uid": "u-1"},
+				VolumeId: SeedVolumeAvailable, Name: new("lost"), Metadata: map[string]string{"uid": "u-1"},
 			},
 		}})
 		expectError(t, err, http.StatusInternalServerError, "EVS.5500")
-		resp, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{VolumeId: ptr(SeedVolumeAvailable)})
+		resp, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{VolumeId: new(SeedVolumeAvailable)})
 		if err != nil {
 			t.Fatalf("list: %v", err)
 		}
@@ -91,8 +91,9 @@ func TestRateLimit(t *testing.T) {
 	// The fake clock stands still: a burst of 2 passes, the third is throttled.
 	noErr(t, show())
 	noErr(t, show())
-	se := expectError(t, show(), http.StatusTooManyRequests, "APIG.0308")
-	if !strings.Contains(se.ErrorMessage, "over ratelimit, limit:120, time:1 minute") {
+	err := show()
+	expectError(t, err, http.StatusTooManyRequests, "APIG.0308")
+	if se := asServiceError(t, err); !strings.Contains(se.ErrorMessage, "over ratelimit, limit:120, time:1 minute") {
 		t.Errorf("throttle message %q", se.ErrorMessage)
 	}
 	e.clock.Advance(500 * time.Millisecond)

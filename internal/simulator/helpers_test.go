@@ -115,7 +115,7 @@ func asServiceError(t *testing.T, err error) *sdkerr.ServiceResponseError {
 }
 
 // expectError checks that err is the cloud's refusal with this status and code.
-func expectError(t *testing.T, err error, status int, code string) *sdkerr.ServiceResponseError {
+func expectError(t *testing.T, err error, status int, code string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("want HTTP %d %s, got success", status, code)
@@ -125,7 +125,6 @@ func expectError(t *testing.T, err error, status int, code string) *sdkerr.Servi
 		t.Fatalf("want HTTP %d %s, got HTTP %d %s: %s",
 			status, code, se.StatusCode, se.ErrorCode, se.ErrorMessage)
 	}
-	return se
 }
 
 // must returns v, or panics (failing the test) on an error from a setup call.
@@ -143,12 +142,10 @@ func noErr(t *testing.T, err error) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func (e *testEnv) createSnapshot(volumeID, name string) *model.SnapshotDetails {
 	e.t.Helper()
 	resp, err := e.evs.CreateSnapshot(&model.CreateSnapshotRequest{Body: &model.CreateSnapshotRequestBody{
-		Snapshot: &model.CreateSnapshotOption{VolumeId: volumeID, Name: ptr(name)},
+		Snapshot: &model.CreateSnapshotOption{VolumeId: volumeID, Name: new(name)},
 	}})
 	if err != nil {
 		e.t.Fatalf("creating a snapshot of %s: %v", volumeID, err)

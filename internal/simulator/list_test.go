@@ -14,11 +14,11 @@ import (
 
 func TestListLimit(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{Limit: ptr(int32(1001))})
+	_, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{Limit: new(int32(1001))})
 	expectError(t, err, http.StatusBadRequest, "EVS.2142")
-	_, err = e.evs.ListSnapshots(&model.ListSnapshotsRequest{Limit: ptr(int32(0))})
+	_, err = e.evs.ListSnapshots(&model.ListSnapshotsRequest{Limit: new(int32(0))})
 	expectError(t, err, http.StatusBadRequest, "EVS.5400")
-	resp, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{Limit: ptr(int32(1000))})
+	resp, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{Limit: new(int32(1000))})
 	if err != nil || *resp.Count != 0 || len(*resp.Snapshots) != 0 {
 		t.Fatalf("an empty list answered %v, %v", resp, err)
 	}
@@ -35,7 +35,7 @@ func TestListPagesEachSnapshotOnce(t *testing.T) {
 	seen := map[string]int{}
 	for offset := int32(0); ; offset += 1000 {
 		resp, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{
-			Limit: ptr(int32(1000)), Offset: ptr(offset),
+			Limit: new(int32(1000)), Offset: new(offset),
 		})
 		if err != nil {
 			t.Fatalf("list at offset %d: %v", offset, err)
@@ -84,14 +84,14 @@ func TestListFilters(t *testing.T) {
 		req  model.ListSnapshotsRequest
 		want []string
 	}{
-		{"by volume", model.ListSnapshotsRequest{VolumeId: ptr(SeedVolumeSAS)}, []string{b.ID, c}},
-		{"by status", model.ListSnapshotsRequest{Status: ptr("creating")}, []string{c}},
+		{"by volume", model.ListSnapshotsRequest{VolumeId: new(SeedVolumeSAS)}, []string{b.ID, c}},
+		{"by status", model.ListSnapshotsRequest{Status: new("creating")}, []string{c}},
 		{"by name and volume",
-			model.ListSnapshotsRequest{Name: ptr("a"), VolumeId: ptr(SeedVolumeAvailable)}, []string{a.ID}},
-		{"by id", model.ListSnapshotsRequest{Id: ptr(b.ID)}, []string{b.ID}},
-		{"by zone", model.ListSnapshotsRequest{AvailabilityZone: ptr("elsewhere")}, nil},
-		{"paged", model.ListSnapshotsRequest{VolumeId: ptr(SeedVolumeSAS), Limit: ptr(int32(1)),
-			Offset: ptr(int32(1))}, []string{c}},
+			model.ListSnapshotsRequest{Name: new("a"), VolumeId: new(SeedVolumeAvailable)}, []string{a.ID}},
+		{"by id", model.ListSnapshotsRequest{Id: new(b.ID)}, []string{b.ID}},
+		{"by zone", model.ListSnapshotsRequest{AvailabilityZone: new("elsewhere")}, nil},
+		{"paged", model.ListSnapshotsRequest{VolumeId: new(SeedVolumeSAS), Limit: new(int32(1)),
+			Offset: new(int32(1))}, []string{c}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := e.evs.ListSnapshots(&tc.req)

@@ -117,11 +117,12 @@ func (s *Simulator) Handler() http.Handler {
 func (s *Simulator) seedVolumes() {
 	now := s.now().UTC()
 	for _, v := range []*volume{
-		{id: SeedVolumeAvailable, name: "sim-ssd-40", status: volumeAvailable, sizeGiB: 40, volumeType: "SSD"},
-		{id: SeedVolumeInUse, name: "sim-ssd-100", status: volumeInUse, sizeGiB: 100, volumeType: "SSD"},
+		{id: SeedVolumeAvailable, name: "sim-ssd-40", status: volumeAvailable, sizeGiB: 40},
+		{id: SeedVolumeInUse, name: "sim-ssd-100", status: volumeInUse, sizeGiB: 100},
 		{id: SeedVolumeSAS, name: "sim-sas-10", status: volumeAvailable, sizeGiB: 10, volumeType: "SAS"},
 	} {
 		v.zone = DefaultAvailabilityZone
+		v.volumeType = orDefault(v.volumeType, "SSD")
 		v.metadata = copyMetadata(nil)
 		v.createdAt, v.updatedAt = now, now
 		s.volumes[v.id] = v

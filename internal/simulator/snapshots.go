@@ -81,7 +81,7 @@ func (s *Simulator) createSnapshot(req *apiRequest) reply {
 	}
 	sn := newSnapshot(v, o.Name, o.Description, snapshotCreating, o.Metadata, req.now)
 	sn.pending = s.schedule(req.now, s.timings.SnapshotCreate, transition{
-		kind: snapshotCreated, snapshotID: sn.id, failure: s.takeFailure(&s.failures.SnapshotCreate),
+		kind: snapshotCreated, snapshotID: sn.id, failure: takeFailure(&s.failures.SnapshotCreate),
 	})
 	s.addSnapshot(sn)
 	return reply{status: http.StatusAccepted, body: snapshotEnvelope{s.snapshotBody(sn)}}
@@ -144,9 +144,9 @@ func (s *Simulator) deleteSnapshot(req *apiRequest) reply {
 		return errorReply(http.StatusBadRequest, codeSnapshotNotDeletable,
 			"snapshot %s is %s; it can be deleted only when available or error", sn.id, sn.status)
 	}
-	s.setSnapshotStatus(sn, snapshotDeleting, req.now)
+	sn.setStatus(snapshotDeleting, req.now)
 	sn.pending = s.schedule(req.now, s.timings.SnapshotDelete, transition{
-		kind: snapshotDeleted, snapshotID: sn.id, failure: s.takeFailure(&s.failures.SnapshotDelete),
+		kind: snapshotDeleted, snapshotID: sn.id, failure: takeFailure(&s.failures.SnapshotDelete),
 	})
 	return reply{status: http.StatusAccepted}
 }
@@ -198,13 +198,13 @@ func (s *Simulator) rollbackSnapshot(req *apiRequest) reply {
 		return errorReply(http.StatusBadRequest, codeVolumeStatus,
 			"volume %s is %s; a rollback needs it available or error_rollbacking", v.id, v.status)
 	}
-	s.setSnapshotStatus(sn, snapshotRollbacking, req.now)
-	s.setVolumeStatus(v, volumeRollbacking, req.now)
+	sn.setStatus(snapshotRollbacking, req.now)
+	v.setStatus(volumeRollbacking, req.now)
 	seq := s.schedule(req.now, s.timings.Rollback, transition{
 		kind:       rollbackFinished,
 		snapshotID: sn.id,
 		volumeID:   v.id,
-		failure:    s.takeFailure(&s.failures.Rollback),
+		failure:    takeFailure(&s.failures.Rollback),
 	})
 	sn.pending, v.pending = seq, seq
 

@@ -19,8 +19,8 @@ func TestSnapshotLifecycle(t *testing.T) {
 	resp, err := e.evs.CreateSnapshot(&model.CreateSnapshotRequest{Body: &model.CreateSnapshotRequestBody{
 		Snapshot: &model.CreateSnapshotOption{
 			VolumeId:    SeedVolumeAvailable,
-			Name:        ptr("nightly"),
-			Description: ptr("db"),
+			Name:        new("nightly"),
+			Description: new("db"),
 			Metadata:    map[string]string{"uid": "1234"},
 		},
 	}})
@@ -58,7 +58,7 @@ func TestSnapshotLifecycle(t *testing.T) {
 	upd, err := e.evs.UpdateSnapshot(&model.UpdateSnapshotRequest{
 		SnapshotId: id,
 		Body: &model.UpdateSnapshotRequestBody{Snapshot: &model.UpdateSnapshotOption{
-			Name: ptr("renamed"), Description: ptr("new"),
+			Name: new("renamed"), Description: new("new"),
 		}},
 	})
 	if err != nil {
@@ -68,7 +68,7 @@ func TestSnapshotLifecycle(t *testing.T) {
 		t.Errorf("updated snapshot = %s", upd.Snapshot)
 	}
 
-	list, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{VolumeId: ptr(SeedVolumeAvailable)})
+	list, err := e.evs.ListSnapshots(&model.ListSnapshotsRequest{VolumeId: new(SeedVolumeAvailable)})
 	if err != nil {
 		t.Fatalf("list: %v", err)
 	}
@@ -122,7 +122,7 @@ func TestSnapshotRules(t *testing.T) {
 		}})
 		expectError(t, err, http.StatusConflict, "EVS.2409")
 	})
-	t.Run("an in-use disk may be snapshotted", func(t *testing.T) {
+	t.Run("an in-use disk may be snapshotted", func(_ *testing.T) {
 		e.createSnapshot(SeedVolumeInUse, "attached")
 	})
 	t.Run("an attaching disk needs force", func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestSnapshotRules(t *testing.T) {
 		}})
 		expectError(t, err, http.StatusBadRequest, codeVolumeStatus)
 		_, err = e.evs.CreateSnapshot(&model.CreateSnapshotRequest{Body: &model.CreateSnapshotRequestBody{
-			Snapshot: &model.CreateSnapshotOption{VolumeId: v.ID, Force: ptr(true)},
+			Snapshot: &model.CreateSnapshotOption{VolumeId: v.ID, Force: new(true)},
 		}})
 		if err != nil {
 			t.Fatalf("create with force: %v", err)
@@ -141,7 +141,7 @@ func TestSnapshotRules(t *testing.T) {
 	t.Run("a disk in another status is refused", func(t *testing.T) {
 		v := must(e.ctl.AddVolume(ctx, Volume{Name: "err", SizeGiB: 20, Status: "error"}))
 		_, err := e.evs.CreateSnapshot(&model.CreateSnapshotRequest{Body: &model.CreateSnapshotRequestBody{
-			Snapshot: &model.CreateSnapshotOption{VolumeId: v.ID, Force: ptr(true)},
+			Snapshot: &model.CreateSnapshotOption{VolumeId: v.ID, Force: new(true)},
 		}})
 		expectError(t, err, http.StatusBadRequest, codeVolumeStatus)
 	})
@@ -154,13 +154,13 @@ func TestSnapshotRules(t *testing.T) {
 	t.Run("names and descriptions are at most 255 bytes", func(t *testing.T) {
 		long := strings.Repeat("é", 128) // 256 bytes
 		_, err := e.evs.CreateSnapshot(&model.CreateSnapshotRequest{Body: &model.CreateSnapshotRequestBody{
-			Snapshot: &model.CreateSnapshotOption{VolumeId: SeedVolumeSAS, Name: ptr(long)},
+			Snapshot: &model.CreateSnapshotOption{VolumeId: SeedVolumeSAS, Name: new(long)},
 		}})
 		expectError(t, err, http.StatusBadRequest, "EVS.5400")
 		_, err = e.evs.UpdateSnapshot(&model.UpdateSnapshotRequest{
 			SnapshotId: creating,
 			Body: &model.UpdateSnapshotRequestBody{Snapshot: &model.UpdateSnapshotOption{
-				Description: ptr(long),
+				Description: new(long),
 			}},
 		})
 		expectError(t, err, http.StatusBadRequest, "EVS.5400")

@@ -78,7 +78,7 @@ func (s *Simulator) apply(t transition) {
 		s.finishSnapshotCreate(t)
 	case backupFinished:
 		if sn := s.pendingSnapshot(t); sn != nil {
-			s.setSnapshotStatus(sn, snapshotAvailable, t.due)
+			sn.setStatus(snapshotAvailable, t.due)
 		}
 	case snapshotDeleted:
 		s.finishSnapshotDelete(t)
@@ -96,7 +96,7 @@ func (s *Simulator) finishSnapshotCreate(t transition) {
 	if sn == nil {
 		return
 	}
-	s.setSnapshotStatus(sn, orDefault(t.failure, snapshotAvailable), t.due)
+	sn.setStatus(orDefault(t.failure, snapshotAvailable), t.due)
 }
 
 func (s *Simulator) finishSnapshotDelete(t transition) {
@@ -105,7 +105,7 @@ func (s *Simulator) finishSnapshotDelete(t transition) {
 		return
 	}
 	if t.failure != "" {
-		s.setSnapshotStatus(sn, t.failure, t.due)
+		sn.setStatus(t.failure, t.due)
 		return
 	}
 	s.removeSnapshot(sn)
@@ -115,10 +115,10 @@ func (s *Simulator) finishSnapshotDelete(t transition) {
 // available, or in the configured failure status.
 func (s *Simulator) finishRollback(t transition) {
 	if sn := s.pendingSnapshot(t); sn != nil {
-		s.setSnapshotStatus(sn, snapshotAvailable, t.due)
+		sn.setStatus(snapshotAvailable, t.due)
 	}
 	if v := s.pendingVolume(t); v != nil {
-		s.setVolumeStatus(v, orDefault(t.failure, volumeAvailable), t.due)
+		v.setStatus(orDefault(t.failure, volumeAvailable), t.due)
 	}
 }
 
@@ -126,7 +126,7 @@ func (s *Simulator) finishVolumeCreate(t transition) {
 	j := s.jobs[t.jobID]
 	v := s.pendingVolume(t)
 	if v != nil {
-		s.setVolumeStatus(v, orDefault(t.failure, volumeAvailable), t.due)
+		v.setStatus(orDefault(t.failure, volumeAvailable), t.due)
 	} else {
 		// The disk's status was forced or it vanished: the job reports what became of it.
 		v = s.volumes[t.volumeID]
@@ -151,7 +151,7 @@ func (s *Simulator) finishVolumeDelete(t transition) {
 		return
 	}
 	if t.failure != "" {
-		s.setVolumeStatus(v, t.failure, t.due)
+		v.setStatus(t.failure, t.due)
 		if j != nil {
 			j.fail(t.due, "the disk could not be deleted")
 		}
@@ -181,15 +181,15 @@ func (s *Simulator) pendingVolume(t transition) *volume {
 	return v
 }
 
-// setSnapshotStatus sets a settled status and cancels any pending transition.
-func (s *Simulator) setSnapshotStatus(sn *snapshot, status string, at time.Time) {
+// setStatus sets a status and cancels any pending transition.
+func (sn *snapshot) setStatus(status string, at time.Time) {
 	sn.status = status
 	sn.updatedAt = at.UTC()
 	sn.pending = 0
 }
 
-// setVolumeStatus sets a settled status and cancels any pending transition.
-func (s *Simulator) setVolumeStatus(v *volume, status string, at time.Time) {
+// setStatus sets a status and cancels any pending transition.
+func (v *volume) setStatus(status string, at time.Time) {
 	v.status = status
 	v.updatedAt = at.UTC()
 	v.pending = 0
@@ -198,7 +198,7 @@ func (s *Simulator) setVolumeStatus(v *volume, status string, at time.Time) {
 // takeFailure returns the configured failure status for a transition that starts now and clears
 // it, so only the next transition of that kind fails. Taking it at the start, not at the end, ties
 // the failure to the next request rather than to whichever transition happens to finish first.
-func (s *Simulator) takeFailure(f *string) string {
+func takeFailure(f *string) string {
 	status := *f
 	*f = ""
 	return status

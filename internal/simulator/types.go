@@ -67,3 +67,37 @@ type Failures struct {
 type Stats struct {
 	Requests map[string]int64 `json:"requests"`
 }
+
+// view is the disk as the control API shows it.
+func (v *volume) view() Volume {
+	return Volume{
+		ID:               v.id,
+		Name:             v.name,
+		Description:      v.description,
+		SizeGiB:          int(v.sizeGiB),
+		Status:           v.status,
+		AvailabilityZone: v.zone,
+		VolumeType:       v.volumeType,
+		SnapshotID:       v.snapshotID,
+		Metadata:         v.metadata,
+		CreatedAt:        v.createdAt,
+		UpdatedAt:        v.updatedAt,
+	}
+}
+
+// view is the snapshot as the control API shows it.
+func (sn *snapshot) view() Snapshot {
+	return Snapshot{
+		ID:               sn.id,
+		Name:             sn.name,
+		Description:      sn.description,
+		Status:           sn.status,
+		VolumeID:         sn.volumeID,
+		SizeGiB:          int(sn.sizeGiB),
+		AvailabilityZone: sn.zone,
+		Progress:         sn.progress(),
+		Metadata:         sn.metadata,
+		CreatedAt:        sn.createdAt,
+		UpdatedAt:        sn.updatedAt,
+	}
+}

@@ -62,7 +62,7 @@ func (s *Simulator) createVolume(req *apiRequest) reply {
 	s.volumes[v.id] = v
 	j := s.newJob("createVolume", v, req.now)
 	v.pending = s.schedule(req.now, s.timings.VolumeCreate, transition{
-		kind: volumeCreated, volumeID: v.id, jobID: j.id, failure: s.takeFailure(&s.failures.VolumeCreate),
+		kind: volumeCreated, volumeID: v.id, jobID: j.id, failure: takeFailure(&s.failures.VolumeCreate),
 	})
 	answer := createVolumeBody{JobID: j.id, VolumeIDs: []string{v.id}}
 	if token != "" {
@@ -201,10 +201,10 @@ func (s *Simulator) deleteVolume(req *apiRequest) reply {
 		return errorReply(http.StatusBadRequest, codeVolumeStatus,
 			"volume %s is %s; it can be deleted only when available or error", v.id, v.status)
 	}
-	s.setVolumeStatus(v, volumeDeleting, req.now)
+	v.setStatus(volumeDeleting, req.now)
 	j := s.newJob("deleteVolume", v, req.now)
 	v.pending = s.schedule(req.now, s.timings.VolumeDelete, transition{
-		kind: volumeDeleted, volumeID: v.id, jobID: j.id, failure: s.takeFailure(&s.failures.VolumeDelete),
+		kind: volumeDeleted, volumeID: v.id, jobID: j.id, failure: takeFailure(&s.failures.VolumeDelete),
 	})
 	return reply{status: http.StatusAccepted, body: deleteVolumeBody{JobID: j.id}}
 }

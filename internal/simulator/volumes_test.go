@@ -15,15 +15,15 @@ func (e *testEnv) createVolumeFrom(snapshotID, zone, volumeType string, size int
 	opt := &model.CreateVolumeOption{
 		AvailabilityZone: zone,
 		Size:             size,
-		SnapshotId:       ptr(snapshotID),
-		Name:             ptr("restored"),
+		SnapshotId:       new(snapshotID),
+		Name:             new("restored"),
 	}
 	if err := opt.VolumeType.UnmarshalJSON([]byte(`"` + volumeType + `"`)); err != nil {
 		e.t.Fatalf("volume type: %v", err)
 	}
 	req := &model.CreateVolumeRequest{Body: &model.CreateVolumeRequestBody{Volume: opt}}
 	if token != "" {
-		req.XClientToken = ptr(token)
+		req.XClientToken = new(token)
 	}
 	return e.evs.CreateVolume(req)
 }
@@ -149,7 +149,7 @@ func TestCreateVolumeRules(t *testing.T) {
 	})
 	t.Run("two sources are EVS.1016", func(t *testing.T) {
 		opt := &model.CreateVolumeOption{
-			AvailabilityZone: DefaultAvailabilityZone, Size: 40, SnapshotId: ptr(sn.ID), BackupId: ptr("b"),
+			AvailabilityZone: DefaultAvailabilityZone, Size: 40, SnapshotId: new(sn.ID), BackupId: new("b"),
 			VolumeType: model.GetCreateVolumeOptionVolumeTypeEnum().SSD,
 		}
 		req := &model.CreateVolumeRequest{Body: &model.CreateVolumeRequestBody{Volume: opt}}
