@@ -205,7 +205,3 @@ type EVSSnapshotList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []EVSSnapshot `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&EVSSnapshot{}, &EVSSnapshotList{})
-}

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"slices"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -142,10 +143,5 @@ func TestFormatOperations(t *testing.T) {
 }
 
 func contains(ops []Operation, op Operation) bool {
-	for _, o := range ops {
-		if o == op {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(ops, op)
 }

@@ -152,8 +152,6 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // optional is nil for an empty string, so the SDK leaves the field out.
 func optional(s string) *string {
 	if s == "" {

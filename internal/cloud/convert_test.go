@@ -47,8 +47,8 @@ func TestConversionsAreNilSafe(t *testing.T) {
 func TestSnapshotFromDetails(t *testing.T) {
 	var meta any = map[string]any{"team": "db", "n": 3}
 	d := &model.SnapshotDetails{
-		Id: ptr("s1"), Name: ptr("n"), Status: ptr("available"), VolumeId: ptr("v1"), Size: ptr(int32(40)),
-		CreatedAt: ptr("2026-12-03T04:05:06.000001"), OsExtendedSnapshotAttributesprogress: ptr("100%"),
+		Id: new("s1"), Name: new("n"), Status: new("available"), VolumeId: new("v1"), Size: new(int32(40)),
+		CreatedAt: new("2026-12-03T04:05:06.000001"), OsExtendedSnapshotAttributesprogress: new("100%"),
 		Metadata: &meta,
 	}
 	got := snapshotFromDetails(d)
@@ -62,7 +62,7 @@ func TestSnapshotFromDetails(t *testing.T) {
 
 func TestJobFromSubJob(t *testing.T) {
 	resp := &model.ShowJobResponse{Entities: &model.JobEntities{SubJobs: &[]model.SubJob{
-		{Entities: &model.SubJobEntities{VolumeId: ptr("v9")}},
+		{Entities: &model.SubJobEntities{VolumeId: new("v9")}},
 	}}}
 	if got := jobFromResponse("j", resp); got.VolumeID != "v9" {
 		t.Errorf("volume from sub-job = %q", got.VolumeID)

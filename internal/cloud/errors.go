@@ -91,8 +91,7 @@ func ClassOf(err error) Class {
 	if err == nil {
 		return ""
 	}
-	var ce *Error
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*Error](err); ok {
 		return ce.Class
 	}
 	return classify("", err).Class
@@ -141,8 +140,7 @@ const maxMessageLen = 300
 // classify turns any error from the SDK into an *Error. It is the one place that knows which
 // status, code or Go error means which class.
 func classify(op string, err error) *Error {
-	var ce *Error
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*Error](err); ok {
 		return ce
 	}
 	e := &Error{Op: op, Err: err, Class: ClassTerminal}
@@ -162,12 +160,10 @@ func classify(op string, err error) *Error {
 // serviceError finds the SDK's error answer in err's chain. The SDK returns a pointer; the value
 // type is an error too, so accept both.
 func serviceError(err error) *sdkerr.ServiceResponseError {
-	var sre *sdkerr.ServiceResponseError
-	if errors.As(err, &sre) {
+	if sre, ok := errors.AsType[*sdkerr.ServiceResponseError](err); ok {
 		return sre
 	}
-	var val sdkerr.ServiceResponseError
-	if errors.As(err, &val) {
+	if val, ok := errors.AsType[sdkerr.ServiceResponseError](err); ok {
 		return &val
 	}
 	return nil
@@ -206,8 +202,7 @@ func isTransportError(err error) bool {
 	if isCertificateError(err) {
 		return false
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
 		// A name that does not exist will not appear by retrying; a failing resolver might.
 		return !dnsErr.IsNotFound
 	}

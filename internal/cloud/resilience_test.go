@@ -104,7 +104,7 @@ func TestServerErrorsAndCreates(t *testing.T) {
 	e.inject(t, simulator.Fault{Operation: simulator.OperationRollbackSnapshot, HTTPStatus: 500, Count: 1,
 		AfterCommit: true})
 	err = c.RollbackSnapshot(ctx, sn.ID, vol.ID, "")
-	wantClass(t, err, cloud.ClassTransient)
+	_ = wantClass(t, err, cloud.ClassTransient)
 	if n := e.requests(t, simulator.OperationRollbackSnapshot); n != 1 {
 		t.Errorf("RollbackSnapshot requests = %d, want 1", n)
 	}

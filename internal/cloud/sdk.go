@@ -238,14 +238,14 @@ func (c *sdkClient) ListSnapshots(ctx context.Context, opts ListSnapshotsOptions
 			Message: fmt.Sprintf("limit %d or offset %d out of range", opts.Limit, opts.Offset)}
 	}
 	in := &listSnapshotsQuery{
-		Limit:            ptr(int32(limit)),
+		Limit:            new(int32(limit)),
 		Name:             optional(opts.Name),
 		Status:           optional(opts.Status),
 		VolumeId:         optional(opts.VolumeID),
 		AvailabilityZone: optional(opts.AvailabilityZone),
 	}
 	if opts.Offset > 0 {
-		in.Offset = ptr(int32(opts.Offset))
+		in.Offset = new(int32(opts.Offset))
 	}
 	if len(opts.IDs) > 0 {
 		in.Id = &opts.IDs

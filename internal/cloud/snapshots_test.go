@@ -127,12 +127,12 @@ func TestRefusedCallsAreClassified(t *testing.T) {
 
 	// A second snapshot of a disk while one is being created: 409 EVS.2409.
 	_, err = c.CreateSnapshot(ctx, cloud.CreateSnapshotRequest{VolumeID: vol.ID, Name: "second"})
-	wantClass(t, err, cloud.ClassConflict)
+	_ = wantClass(t, err, cloud.ClassConflict)
 
 	// Rollback onto a disk that is not the snapshot's source is refused.
 	avail := e.addSnapshot(t, e.addVolume(t, 20).ID, "ready")
 	err = c.RollbackSnapshot(ctx, avail.ID, vol.ID, "")
-	wantClass(t, err, cloud.ClassBadRequest)
+	_ = wantClass(t, err, cloud.ClassBadRequest)
 
 	// A backup-service snapshot cannot be deleted while backing up.
 	backup, err := e.ctl.StartBackup(ctx, e.addVolume(t, 20).ID)
@@ -150,9 +150,9 @@ func TestRefusedCallsAreClassified(t *testing.T) {
 	// Paging arguments the API refuses are refused before a request is made.
 	before := e.requests(t, simulator.OperationListSnapshots)
 	_, err = c.ListSnapshots(ctx, cloud.ListSnapshotsOptions{Limit: 1001})
-	wantClass(t, err, cloud.ClassBadRequest)
+	_ = wantClass(t, err, cloud.ClassBadRequest)
 	_, err = c.ListSnapshots(ctx, cloud.ListSnapshotsOptions{Offset: -1})
-	wantClass(t, err, cloud.ClassBadRequest)
+	_ = wantClass(t, err, cloud.ClassBadRequest)
 	if n := e.requests(t, simulator.OperationListSnapshots); n != before {
 		t.Errorf("invalid paging made %d requests", n-before)
 	}
@@ -180,7 +180,7 @@ func TestUnknownIDsAreNotFound(t *testing.T) {
 	// IDs that would change the request path never leave the client.
 	for _, id := range []string{"", "..", "a/b", "x?y=1"} {
 		_, err := c.GetSnapshot(ctx, id)
-		wantClass(t, err, cloud.ClassBadRequest)
+		_ = wantClass(t, err, cloud.ClassBadRequest)
 	}
 	if n := e.requests(t, simulator.OperationShowSnapshot); n != 1 {
 		t.Errorf("ShowSnapshot requests = %d, want 1", n)
@@ -199,7 +199,7 @@ func TestLostCreateResponseLeavesOneSnapshot(t *testing.T) {
 	if err == nil {
 		t.Fatal("CreateSnapshot succeeded despite the lost response")
 	}
-	wantClass(t, err, cloud.ClassTransient)
+	_ = wantClass(t, err, cloud.ClassTransient)
 	page, err := c.ListSnapshots(ctx, cloud.ListSnapshotsOptions{Name: "lost-response"})
 	if err != nil {
 		t.Fatalf("ListSnapshots: %v", err)

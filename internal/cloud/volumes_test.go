@@ -100,5 +100,5 @@ func TestVolumeLifecycle(t *testing.T) {
 	// A disk smaller than its snapshot is refused.
 	req.ClientToken, req.SizeGiB = "", 10
 	_, err = c.CreateVolume(ctx, req)
-	wantClass(t, err, cloud.ClassBadRequest)
+	_ = wantClass(t, err, cloud.ClassBadRequest)
 }
