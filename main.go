@@ -156,10 +156,10 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.enableWebhooks {
 		if err := webhooks.SetupEVSSnapshotWebhook(mgr); err != nil {
-			return fmt.Errorf("setting up the EVSSnapshot webhook: %w", err)
+			return err
 		}
 		if err := webhooks.SetupEVSVolumeWebhook(mgr); err != nil {
-			return fmt.Errorf("setting up the EVSVolume webhook: %w", err)
+			return err
 		}
 	}
 

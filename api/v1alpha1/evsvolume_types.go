@@ -47,11 +47,11 @@ type VolumeSource struct {
 // EVSVolumeSpec is the desired state of a disk made from a snapshot. Only deletionPolicy may
 // change after create.
 // +kubebuilder:validation:XValidation:rule="self.source == oldSelf.source",message="source is immutable"
-// +kubebuilder:validation:XValidation:rule="(has(self.volumeName) ? self.volumeName : ”) == (has(oldSelf.volumeName) ? oldSelf.volumeName : ”)",message="volumeName is immutable"
-// +kubebuilder:validation:XValidation:rule="(has(self.sizeGiB) ? self.sizeGiB : 0) == (has(oldSelf.sizeGiB) ? oldSelf.sizeGiB : 0)",message="sizeGiB is immutable"
-// +kubebuilder:validation:XValidation:rule="(has(self.availabilityZone) ? self.availabilityZone : ”) == (has(oldSelf.availabilityZone) ? oldSelf.availabilityZone : ”)",message="availabilityZone is immutable"
-// +kubebuilder:validation:XValidation:rule="(has(self.volumeType) ? self.volumeType : ”) == (has(oldSelf.volumeType) ? oldSelf.volumeType : ”)",message="volumeType is immutable"
-// +kubebuilder:validation:XValidation:rule="(has(self.description) ? self.description : ”) == (has(oldSelf.description) ? oldSelf.description : ”)",message="description is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.volumeName) == has(oldSelf.volumeName) && (!has(self.volumeName) || self.volumeName == oldSelf.volumeName)",message="volumeName is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.sizeGiB) == has(oldSelf.sizeGiB) && (!has(self.sizeGiB) || self.sizeGiB == oldSelf.sizeGiB)",message="sizeGiB is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.availabilityZone) == has(oldSelf.availabilityZone) && (!has(self.availabilityZone) || self.availabilityZone == oldSelf.availabilityZone)",message="availabilityZone is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.volumeType) == has(oldSelf.volumeType) && (!has(self.volumeType) || self.volumeType == oldSelf.volumeType)",message="volumeType is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.description) == has(oldSelf.description) && (!has(self.description) || self.description == oldSelf.description)",message="description is immutable"
 // +kubebuilder:validation:XValidation:rule="has(self.metadata) == has(oldSelf.metadata) && (!has(self.metadata) || self.metadata == oldSelf.metadata)",message="metadata is immutable"
 type EVSVolumeSpec struct {
 	// Source is the snapshot to make the disk from.

@@ -16,15 +16,15 @@ import (
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/evs-operator/evs-operator/api/v1alpha1"
+	evsv1alpha1 "github.com/evs-operator/evs-operator/api/v1alpha1"
 )
 
 // Kinds and resources the refusals are reported against.
 var (
-	snapshotKind     = v1alpha1.GroupVersion.WithKind("EVSSnapshot").GroupKind()
-	snapshotResource = v1alpha1.GroupVersion.WithResource("evssnapshots").GroupResource()
-	volumeKind       = v1alpha1.GroupVersion.WithKind("EVSVolume").GroupKind()
-	volumeResource   = v1alpha1.GroupVersion.WithResource("evsvolumes").GroupResource()
+	snapshotKind     = evsv1alpha1.GroupVersion.WithKind("EVSSnapshot").GroupKind()
+	snapshotResource = evsv1alpha1.GroupVersion.WithResource("evssnapshots").GroupResource()
+	volumeKind       = evsv1alpha1.GroupVersion.WithKind("EVSVolume").GroupKind()
+	volumeResource   = evsv1alpha1.GroupVersion.WithResource("evsvolumes").GroupResource()
 )
 
 // retainHint is the documented way out of a phase that allows no delete.
@@ -41,14 +41,14 @@ func subject(kind, namespace, name, phase string) string {
 	return fmt.Sprintf("%s %s is %s", kind, ref, phase)
 }
 
-func snapshotSubject(s *v1alpha1.EVSSnapshot) string {
+func snapshotSubject(s *evsv1alpha1.EVSSnapshot) string {
 	return subject("EVSSnapshot", s.Namespace, s.Name, string(s.Status.Phase))
 }
 
 // refusal words a request the state table refuses on s: why, what is allowed now and, when
 // there is one, the way out.
-func refusal(s *v1alpha1.EVSSnapshot, what, hint string) string {
-	allowed := v1alpha1.FormatOperations(v1alpha1.AllowedOperations(s.Status.Phase, s.IsBackupOwned()))
+func refusal(s *evsv1alpha1.EVSSnapshot, what, hint string) string {
+	allowed := evsv1alpha1.FormatOperations(evsv1alpha1.AllowedOperations(s.Status.Phase, s.IsBackupOwned()))
 	why := "in this phase"
 	if s.IsBackupOwned() {
 		why = "on a snapshot that the backup service owns"
@@ -62,7 +62,9 @@ func refusal(s *v1alpha1.EVSSnapshot, what, hint string) string {
 
 // toAPIError turns validation errors into the error the apiserver hands the client: Forbidden
 // when every error is a refusal of something well-formed, Invalid otherwise.
-func toAPIError(kind schema.GroupKind, resource schema.GroupResource, name string, errs field.ErrorList) error {
+func toAPIError(
+	kind schema.GroupKind, resource schema.GroupResource, name string, errs field.ErrorList,
+) error {
 	if len(errs) == 0 {
 		return nil
 	}

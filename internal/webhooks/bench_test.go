@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/evs-operator/evs-operator/api/v1alpha1"
+	evsv1alpha1 "github.com/evs-operator/evs-operator/api/v1alpha1"
 )
 
 // BenchmarkAdmissionThroughAPIServer measures what a user waits for: server-side dry-run requests
@@ -23,8 +23,8 @@ func BenchmarkAdmissionThroughAPIServer(b *testing.B) {
 	requireEnvtest(b)
 	ctx := context.Background()
 	ns := newNamespace(b)
-	available := createInPhase(b, ns, "available", v1alpha1.PhaseAvailable)
-	creating := createInPhase(b, ns, "creating", v1alpha1.PhaseCreating)
+	available := createInPhase(b, ns, "available", evsv1alpha1.PhaseAvailable)
+	creating := createInPhase(b, ns, "creating", evsv1alpha1.PhaseCreating)
 
 	b.Run("ConfigMapUpdateNoWebhook", func(b *testing.B) {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "baseline"}}
@@ -43,7 +43,8 @@ func BenchmarkAdmissionThroughAPIServer(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			changed := available.DeepCopy()
 			changed.Spec.Description = "d" + strconv.Itoa(i)
-			if err := k8sClient.Patch(ctx, changed, client.MergeFrom(available), client.DryRunAll); err != nil {
+			err := k8sClient.Patch(ctx, changed, client.MergeFrom(available), client.DryRunAll)
+			if err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -51,8 +52,9 @@ func BenchmarkAdmissionThroughAPIServer(b *testing.B) {
 	b.Run("SnapshotRollbackRefused", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			changed := creating.DeepCopy()
-			changed.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r" + strconv.Itoa(i)}
-			if err := k8sClient.Patch(ctx, changed, client.MergeFrom(creating), client.DryRunAll); err == nil {
+			changed.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r" + strconv.Itoa(i)}
+			err := k8sClient.Patch(ctx, changed, client.MergeFrom(creating), client.DryRunAll)
+			if err == nil {
 				b.Fatal("rollback of a Creating snapshot was admitted")
 			}
 		}
@@ -78,13 +80,13 @@ func BenchmarkAdmissionThroughAPIServer(b *testing.B) {
 // decoding the AdmissionReview's objects and running the rules.
 func BenchmarkAdmissionHandler(b *testing.B) {
 	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	if err := evsv1alpha1.AddToScheme(scheme); err != nil {
 		b.Fatal(err)
 	}
 	hook := admission.WithValidator(scheme, NewEVSSnapshotValidator(nil))
-	old := snapshotIn(v1alpha1.PhaseCreating, false)
+	old := snapshotIn(evsv1alpha1.PhaseCreating, false)
 	s := old.DeepCopy()
-	s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1"}
+	s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1"}
 	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		Operation: admissionv1.Update, Namespace: s.Namespace, Name: s.Name,
 		Object: rawObject(b, s), OldObject: rawObject(b, old),
@@ -97,9 +99,9 @@ func BenchmarkAdmissionHandler(b *testing.B) {
 	}
 }
 
-func rawObject(b *testing.B, s *v1alpha1.EVSSnapshot) runtime.RawExtension {
+func rawObject(b *testing.B, s *evsv1alpha1.EVSSnapshot) runtime.RawExtension {
 	s = s.DeepCopy()
-	s.APIVersion, s.Kind = v1alpha1.GroupVersion.String(), "EVSSnapshot"
+	s.APIVersion, s.Kind = evsv1alpha1.GroupVersion.String(), "EVSSnapshot"
 	raw, err := json.Marshal(s)
 	if err != nil {
 		b.Fatal(err)
@@ -107,7 +109,7 @@ func rawObject(b *testing.B, s *v1alpha1.EVSSnapshot) runtime.RawExtension {
 	return runtime.RawExtension{Raw: raw}
 }
 
-func createInPhase(b *testing.B, ns, name string, phase v1alpha1.SnapshotPhase) *v1alpha1.EVSSnapshot {
+func createInPhase(b *testing.B, ns, name string, phase evsv1alpha1.SnapshotPhase) *evsv1alpha1.EVSSnapshot {
 	s := newSnapshot(ns, name)
 	if err := k8sClient.Create(context.Background(), s); err != nil {
 		b.Fatal(err)

@@ -2,16 +2,18 @@ package webhooks
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	. "github.com/onsi/gomega"
 	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/evs-operator/evs-operator/api/v1alpha1"
+	evsv1alpha1 "github.com/evs-operator/evs-operator/api/v1alpha1"
 )
 
 const (
@@ -22,17 +24,17 @@ const (
 
 // snapshotIn returns a Managed snapshot of sourceDisk with deletionPolicy Delete in the given
 // phase, as the operator would have left it.
-func snapshotIn(phase v1alpha1.SnapshotPhase, backupOwned bool) *v1alpha1.EVSSnapshot {
-	s := &v1alpha1.EVSSnapshot{
+func snapshotIn(phase evsv1alpha1.SnapshotPhase, backupOwned bool) *evsv1alpha1.EVSSnapshot {
+	s := &evsv1alpha1.EVSSnapshot{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "db-nightly"},
-		Spec: v1alpha1.EVSSnapshotSpec{
-			Source:           v1alpha1.SnapshotSource{VolumeID: sourceDisk},
+		Spec: evsv1alpha1.EVSSnapshotSpec{
+			Source:           evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
 			SnapshotName:     "prod-db-nightly",
 			Description:      "nightly",
-			DeletionPolicy:   v1alpha1.DeletionPolicyDelete,
-			ManagementPolicy: v1alpha1.ManagementPolicyManaged,
+			DeletionPolicy:   evsv1alpha1.DeletionPolicyDelete,
+			ManagementPolicy: evsv1alpha1.ManagementPolicyManaged,
 		},
-		Status: v1alpha1.EVSSnapshotStatus{Phase: phase, BackupOwned: backupOwned},
+		Status: evsv1alpha1.EVSSnapshotStatus{Phase: phase, BackupOwned: backupOwned},
 	}
 	if phase != "" {
 		s.Status.SourceVolumeID = sourceDisk
@@ -50,47 +52,45 @@ type snapshotExpectations struct {
 	deleteManaged, deleteObserveOnly, retainManaged, retainObserveOnly bool
 }
 
+// y and n keep the matrix below readable.
+const y, n = true, false
+
 // snapshotMatrix holds one row per phase of the state table and one for no phase yet.
-var snapshotMatrix = map[v1alpha1.SnapshotPhase]snapshotExpectations{
-	"": {deletionPolicy: true, managementPolicy: true,
-		deleteManaged: true, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
-	v1alpha1.PhaseCreating: {deletionPolicy: true, managementPolicy: true,
-		deleteManaged: false, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
-	v1alpha1.PhaseAvailable: {rename: true, describe: true, rollback: true, deletionPolicy: true,
-		managementPolicy: true,
-		deleteManaged: true, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
-	v1alpha1.PhaseDeleting: {deletionPolicy: true, managementPolicy: true,
-		deleteManaged: false, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
-	v1alpha1.PhaseError: {deletionPolicy: true, managementPolicy: true,
-		deleteManaged: true, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
-	v1alpha1.PhaseErrorDeleting: {deletionPolicy: true, managementPolicy: true,
-		deleteManaged: false, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
-	v1alpha1.PhaseRollbacking: {deletionPolicy: true, managementPolicy: true,
-		deleteManaged: false, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
-	v1alpha1.PhaseBackingUp: {deletionPolicy: true, managementPolicy: true,
-		deleteManaged: false, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true},
+var snapshotMatrix = map[evsv1alpha1.SnapshotPhase]snapshotExpectations{
+	// Columns: rename, describe, rollback, rollback while ObserveOnly, rollback onto another
+	// disk, deletionPolicy, managementPolicy; then deletes: Delete+Managed, Delete+ObserveOnly,
+	// Retain+Managed, Retain+ObserveOnly.
+	"":                             {n, n, n, n, n, y, y, y, y, y, y},
+	evsv1alpha1.PhaseCreating:      {n, n, n, n, n, y, y, n, y, y, y},
+	evsv1alpha1.PhaseAvailable:     {y, y, y, n, n, y, y, y, y, y, y},
+	evsv1alpha1.PhaseDeleting:      {n, n, n, n, n, y, y, n, y, y, y},
+	evsv1alpha1.PhaseError:         {n, n, n, n, n, y, y, y, y, y, y},
+	evsv1alpha1.PhaseErrorDeleting: {n, n, n, n, n, y, y, n, y, y, y},
+	evsv1alpha1.PhaseRollbacking:   {n, n, n, n, n, y, y, n, y, y, y},
+	evsv1alpha1.PhaseBackingUp:     {n, n, n, n, n, y, y, n, y, y, y},
 }
 
 // backupOwnedExpectations holds for a backup-owned snapshot in every phase: nothing reaches the
 // cloud, so only the policies may change and every delete just lets the object go.
-var backupOwnedExpectations = snapshotExpectations{deletionPolicy: true, managementPolicy: true,
-	deleteManaged: true, deleteObserveOnly: true, retainManaged: true, retainObserveOnly: true}
+var backupOwnedExpectations = snapshotExpectations{n, n, n, n, n, y, y, y, y, y, y}
 
 // snapshotRequest is one kind of request against an existing snapshot; it returns the errors
 // that the webhook's rules give for it.
 type snapshotRequest struct {
 	name    string
 	allowed func(snapshotExpectations) bool
-	run     func(old *v1alpha1.EVSSnapshot) field.ErrorList
+	run     func(old *evsv1alpha1.EVSSnapshot) field.ErrorList
 }
 
-func updated(old *v1alpha1.EVSSnapshot, change func(*v1alpha1.EVSSnapshot)) field.ErrorList {
+func updated(old *evsv1alpha1.EVSSnapshot, change func(*evsv1alpha1.EVSSnapshot)) field.ErrorList {
 	s := old.DeepCopy()
 	change(s)
 	return validateSnapshot(old, s)
 }
 
-func deleted(old *v1alpha1.EVSSnapshot, dp v1alpha1.DeletionPolicy, mp v1alpha1.ManagementPolicy) field.ErrorList {
+func deleted(
+	old *evsv1alpha1.EVSSnapshot, dp evsv1alpha1.DeletionPolicy, mp evsv1alpha1.ManagementPolicy,
+) field.ErrorList {
 	s := old.DeepCopy()
 	s.Spec.DeletionPolicy, s.Spec.ManagementPolicy = dp, mp
 	return validateSnapshotDelete(s, nil)
@@ -98,68 +98,71 @@ func deleted(old *v1alpha1.EVSSnapshot, dp v1alpha1.DeletionPolicy, mp v1alpha1.
 
 var snapshotRequests = []snapshotRequest{
 	{"rename", func(e snapshotExpectations) bool { return e.rename },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return updated(old, func(s *v1alpha1.EVSSnapshot) { s.Spec.SnapshotName = "db-renamed" })
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return updated(old, func(s *evsv1alpha1.EVSSnapshot) { s.Spec.SnapshotName = "db-renamed" })
 		}},
 	{"new description", func(e snapshotExpectations) bool { return e.describe },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return updated(old, func(s *v1alpha1.EVSSnapshot) { s.Spec.Description = "weekly" })
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return updated(old, func(s *evsv1alpha1.EVSSnapshot) { s.Spec.Description = "weekly" })
 		}},
 	{"new rollback request", func(e snapshotExpectations) bool { return e.rollback },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return updated(old, func(s *v1alpha1.EVSSnapshot) {
-				s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1", VolumeID: sourceDisk}
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return updated(old, func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1", VolumeID: sourceDisk}
 			})
 		}},
-	{"new rollback request while ObserveOnly", func(e snapshotExpectations) bool { return e.rollbackObserveOnly },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
+	{"new rollback request while ObserveOnly",
+		func(e snapshotExpectations) bool { return e.rollbackObserveOnly },
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
 			old = old.DeepCopy()
-			old.Spec.ManagementPolicy = v1alpha1.ManagementPolicyObserveOnly
-			return updated(old, func(s *v1alpha1.EVSSnapshot) {
-				s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1"}
+			old.Spec.ManagementPolicy = evsv1alpha1.ManagementPolicyObserveOnly
+			return updated(old, func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1"}
 			})
 		}},
 	{"rollback onto another disk", func(e snapshotExpectations) bool { return e.otherDisk },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return updated(old, func(s *v1alpha1.EVSSnapshot) {
-				s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return updated(old, func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}
 			})
 		}},
 	{"deletionPolicy Retain", func(e snapshotExpectations) bool { return e.deletionPolicy },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return updated(old, func(s *v1alpha1.EVSSnapshot) { s.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain })
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return updated(old, func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.DeletionPolicy = evsv1alpha1.DeletionPolicyRetain
+			})
 		}},
 	{"managementPolicy ObserveOnly", func(e snapshotExpectations) bool { return e.managementPolicy },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return updated(old, func(s *v1alpha1.EVSSnapshot) {
-				s.Spec.ManagementPolicy = v1alpha1.ManagementPolicyObserveOnly
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return updated(old, func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.ManagementPolicy = evsv1alpha1.ManagementPolicyObserveOnly
 			})
 		}},
 	{"delete with Delete, Managed", func(e snapshotExpectations) bool { return e.deleteManaged },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return deleted(old, v1alpha1.DeletionPolicyDelete, v1alpha1.ManagementPolicyManaged)
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return deleted(old, evsv1alpha1.DeletionPolicyDelete, evsv1alpha1.ManagementPolicyManaged)
 		}},
 	{"delete with Delete, ObserveOnly", func(e snapshotExpectations) bool { return e.deleteObserveOnly },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return deleted(old, v1alpha1.DeletionPolicyDelete, v1alpha1.ManagementPolicyObserveOnly)
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return deleted(old, evsv1alpha1.DeletionPolicyDelete, evsv1alpha1.ManagementPolicyObserveOnly)
 		}},
 	{"delete with Retain, Managed", func(e snapshotExpectations) bool { return e.retainManaged },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return deleted(old, v1alpha1.DeletionPolicyRetain, v1alpha1.ManagementPolicyManaged)
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return deleted(old, evsv1alpha1.DeletionPolicyRetain, evsv1alpha1.ManagementPolicyManaged)
 		}},
 	{"delete with Retain, ObserveOnly", func(e snapshotExpectations) bool { return e.retainObserveOnly },
-		func(old *v1alpha1.EVSSnapshot) field.ErrorList {
-			return deleted(old, v1alpha1.DeletionPolicyRetain, v1alpha1.ManagementPolicyObserveOnly)
+		func(old *evsv1alpha1.EVSSnapshot) field.ErrorList {
+			return deleted(old, evsv1alpha1.DeletionPolicyRetain, evsv1alpha1.ManagementPolicyObserveOnly)
 		}},
 }
 
 func TestValidateSnapshotEveryPhaseAndRequest(t *testing.T) {
 	g := NewWithT(t)
 	// Every phase of the table has a row here, so a new phase cannot slip past these tests.
-	for _, rule := range v1alpha1.SnapshotStateTable {
+	for _, rule := range evsv1alpha1.SnapshotStateTable {
 		g.Expect(snapshotMatrix).To(HaveKey(rule.Phase), "no expectations for phase %s", rule.Phase)
 	}
-	g.Expect(snapshotMatrix).To(HaveLen(len(v1alpha1.SnapshotStateTable) + 1))
+	g.Expect(snapshotMatrix).To(HaveLen(len(evsv1alpha1.SnapshotStateTable) + 1))
 
 	for phase, want := range snapshotMatrix {
 		for _, backupOwned := range []bool{false, true} {
@@ -205,22 +208,25 @@ func TestValidateSnapshotMessages(t *testing.T) {
 	}{
 		{
 			name: "rollback while Creating",
-			errs: updated(snapshotIn(v1alpha1.PhaseCreating, false), func(s *v1alpha1.EVSSnapshot) {
-				s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1"}
+			errs: updated(snapshotIn(evsv1alpha1.PhaseCreating, false), func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1"}
 			}),
-			forbid:  true,
-			message: "EVSSnapshot prod/db-nightly is Creating: rollback is not allowed in this phase (allowed: none)",
+			forbid: true,
+			message: "EVSSnapshot prod/db-nightly is Creating: " +
+				"rollback is not allowed in this phase (allowed: none)",
 		},
 		{
 			name:   "delete while Creating names the way out",
-			errs:   deleted(snapshotIn(v1alpha1.PhaseCreating, false), "Delete", "Managed"),
+			errs:   deleted(snapshotIn(evsv1alpha1.PhaseCreating, false), "Delete", "Managed"),
 			forbid: true,
-			message: "EVSSnapshot prod/db-nightly is Creating: delete is not allowed in this phase (allowed: none); " +
-				"to remove the object and leave the cloud snapshot as it is, set deletionPolicy: Retain, then delete",
+			message: "EVSSnapshot prod/db-nightly is Creating: " +
+				"delete is not allowed in this phase (allowed: none); " +
+				"to remove the object and leave the cloud snapshot as it is, " +
+				"set deletionPolicy: Retain, then delete",
 		},
 		{
 			name: "rename of a backup-owned snapshot",
-			errs: updated(snapshotIn(v1alpha1.PhaseAvailable, true), func(s *v1alpha1.EVSSnapshot) {
+			errs: updated(snapshotIn(evsv1alpha1.PhaseAvailable, true), func(s *evsv1alpha1.EVSSnapshot) {
 				s.Spec.SnapshotName = "x"
 			}),
 			forbid: true,
@@ -229,36 +235,37 @@ func TestValidateSnapshotMessages(t *testing.T) {
 		},
 		{
 			name: "description while in Error lists what is allowed",
-			errs: updated(snapshotIn(v1alpha1.PhaseError, false), func(s *v1alpha1.EVSSnapshot) {
+			errs: updated(snapshotIn(evsv1alpha1.PhaseError, false), func(s *evsv1alpha1.EVSSnapshot) {
 				s.Spec.Description = "x"
 			}),
 			forbid: true,
-			message: "EVSSnapshot prod/db-nightly is Error: changing spec.description is not allowed in this " +
-				"phase (allowed: Delete); spec.description can change only while the snapshot is Available",
+			message: "EVSSnapshot prod/db-nightly is Error: " +
+				"changing spec.description is not allowed in this phase (allowed: Delete); " +
+				"spec.description can change only while the snapshot is Available",
 		},
 		{
 			name: "rollback while ObserveOnly",
-			errs: updated(snapshotIn(v1alpha1.PhaseAvailable, false), func(s *v1alpha1.EVSSnapshot) {
-				s.Spec.ManagementPolicy = v1alpha1.ManagementPolicyObserveOnly
-				s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1"}
+			errs: updated(snapshotIn(evsv1alpha1.PhaseAvailable, false), func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.ManagementPolicy = evsv1alpha1.ManagementPolicyObserveOnly
+				s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1"}
 			}),
 			forbid: true,
-			message: "EVSSnapshot prod/db-nightly is Available: rollback is not allowed while managementPolicy " +
-				"is ObserveOnly; set managementPolicy: Managed to ask for one",
+			message: "EVSSnapshot prod/db-nightly is Available: " +
+				"rollback is not allowed while managementPolicy is ObserveOnly; " +
+				"set managementPolicy: Managed to ask for one",
 		},
 		{
 			name: "rollback onto another disk",
-			errs: updated(snapshotIn(v1alpha1.PhaseAvailable, false), func(s *v1alpha1.EVSSnapshot) {
-				s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}
+			errs: updated(snapshotIn(evsv1alpha1.PhaseAvailable, false), func(s *evsv1alpha1.EVSSnapshot) {
+				s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}
 			}),
 			message: "EVSSnapshot prod/db-nightly is Available: rollback onto disk " + otherDisk +
 				" is not allowed: a snapshot rolls back only onto its source disk " + sourceDisk,
 		},
 		{
 			name: "delete while a volume is being created from it",
-			errs: validateSnapshotDelete(snapshotIn(v1alpha1.PhaseAvailable, false), []v1alpha1.EVSVolume{
-				{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "restored"}},
-			}),
+			errs: validateSnapshotDelete(snapshotIn(evsv1alpha1.PhaseAvailable, false),
+				[]evsv1alpha1.EVSVolume{*volumeFrom("db-nightly", 0)}),
 			forbid: true,
 			message: "EVSSnapshot prod/db-nightly is Available: delete is not allowed while EVSVolume " +
 				"prod/restored is being created from it; retry when the creation has finished",
@@ -278,36 +285,36 @@ func TestValidateSnapshotMessages(t *testing.T) {
 }
 
 func TestValidateSnapshotCreate(t *testing.T) {
-	newSnapshot := func(change func(*v1alpha1.EVSSnapshot)) *v1alpha1.EVSSnapshot {
+	newSnapshot := func(change func(*evsv1alpha1.EVSSnapshot)) *evsv1alpha1.EVSSnapshot {
 		s := snapshotIn("", false)
 		change(s)
 		return s
 	}
 	cases := []struct {
 		name    string
-		s       *v1alpha1.EVSSnapshot
+		s       *evsv1alpha1.EVSSnapshot
 		refused []string // field paths refused
 	}{
-		{"new snapshot of a disk", newSnapshot(func(*v1alpha1.EVSSnapshot) {}), nil},
-		{"import of a cloud snapshot", newSnapshot(func(s *v1alpha1.EVSSnapshot) {
-			s.Spec.Source = v1alpha1.SnapshotSource{SnapshotID: cloudSnap}
+		{"new snapshot of a disk", newSnapshot(func(*evsv1alpha1.EVSSnapshot) {}), nil},
+		{"import of a cloud snapshot", newSnapshot(func(s *evsv1alpha1.EVSSnapshot) {
+			s.Spec.Source = evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap}
 		}), nil},
-		{"no snapshotName", newSnapshot(func(s *v1alpha1.EVSSnapshot) { s.Spec.SnapshotName = "" }), nil},
-		{"name with autobk prefix", newSnapshot(func(s *v1alpha1.EVSSnapshot) {
+		{"no snapshotName", newSnapshot(func(s *evsv1alpha1.EVSSnapshot) { s.Spec.SnapshotName = "" }), nil},
+		{"name with autobk prefix", newSnapshot(func(s *evsv1alpha1.EVSSnapshot) {
 			s.Spec.SnapshotName = "autobk_snapshot_db"
 		}), []string{"spec.snapshotName"}},
-		{"name with manualbk prefix", newSnapshot(func(s *v1alpha1.EVSSnapshot) {
+		{"name with manualbk prefix", newSnapshot(func(s *evsv1alpha1.EVSSnapshot) {
 			s.Spec.SnapshotName = "manualbk_snapshot_db"
 		}), []string{"spec.snapshotName"}},
-		{"prefix not at the start", newSnapshot(func(s *v1alpha1.EVSSnapshot) {
+		{"prefix not at the start", newSnapshot(func(s *evsv1alpha1.EVSSnapshot) {
 			s.Spec.SnapshotName = "db-autobk_snapshot_"
 		}), nil},
-		{"rollback at create", newSnapshot(func(s *v1alpha1.EVSSnapshot) {
-			s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1"}
+		{"rollback at create", newSnapshot(func(s *evsv1alpha1.EVSSnapshot) {
+			s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1"}
 		}), []string{"spec.rollback"}},
-		{"both", newSnapshot(func(s *v1alpha1.EVSSnapshot) {
+		{"both", newSnapshot(func(s *evsv1alpha1.EVSSnapshot) {
 			s.Spec.SnapshotName = "autobk_snapshot_db"
-			s.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r1"}
+			s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1"}
 		}), []string{"spec.snapshotName", "spec.rollback"}},
 	}
 	for _, tc := range cases {
@@ -325,27 +332,31 @@ func TestValidateSnapshotCreate(t *testing.T) {
 }
 
 func TestValidateSnapshotUnchangedIsNoChange(t *testing.T) {
-	creating := snapshotIn(v1alpha1.PhaseCreating, false)
-	legacy := snapshotIn(v1alpha1.PhaseCreating, false)
+	creating := snapshotIn(evsv1alpha1.PhaseCreating, false)
+	legacy := snapshotIn(evsv1alpha1.PhaseCreating, false)
 	// Written while the webhook was off: no defaults, and a rollback onto another disk.
 	legacy.Spec.SnapshotName = ""
-	legacy.Spec.Rollback = &v1alpha1.RollbackRequest{RequestID: "r0", VolumeID: otherDisk}
+	legacy.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r0", VolumeID: otherDisk}
 	cases := []struct {
 		name   string
-		old    *v1alpha1.EVSSnapshot
-		change func(*v1alpha1.EVSSnapshot)
+		old    *evsv1alpha1.EVSSnapshot
+		change func(*evsv1alpha1.EVSSnapshot)
 	}{
-		{"same name and description", creating, func(*v1alpha1.EVSSnapshot) {}},
-		{"labels and finalizers", creating, func(s *v1alpha1.EVSSnapshot) {
+		{"same name and description", creating, func(*evsv1alpha1.EVSSnapshot) {}},
+		{"labels and finalizers", creating, func(s *evsv1alpha1.EVSSnapshot) {
 			s.Labels = map[string]string{"team": "db"}
 			s.Finalizers = []string{"evs.storage.dev/cleanup"}
 		}},
-		{"default name spelled out", legacy, func(s *v1alpha1.EVSSnapshot) { s.Spec.SnapshotName = "prod-db-nightly" }},
-		{"old rollback request left alone while setting Retain", legacy, func(s *v1alpha1.EVSSnapshot) {
-			s.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain
+		{"default name spelled out", legacy, func(s *evsv1alpha1.EVSSnapshot) {
+			s.Spec.SnapshotName = "prod-db-nightly"
 		}},
-		{"rollback request removed", legacy, func(s *v1alpha1.EVSSnapshot) { s.Spec.Rollback = nil }},
-		{"status changes", creating, func(s *v1alpha1.EVSSnapshot) { s.Status.Phase = v1alpha1.PhaseAvailable }},
+		{"old rollback request left alone while setting Retain", legacy, func(s *evsv1alpha1.EVSSnapshot) {
+			s.Spec.DeletionPolicy = evsv1alpha1.DeletionPolicyRetain
+		}},
+		{"rollback request removed", legacy, func(s *evsv1alpha1.EVSSnapshot) { s.Spec.Rollback = nil }},
+		{"status changes", creating, func(s *evsv1alpha1.EVSSnapshot) {
+			s.Status.Phase = evsv1alpha1.PhaseAvailable
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,15 +367,15 @@ func TestValidateSnapshotUnchangedIsNoChange(t *testing.T) {
 
 func TestValidateSnapshotDeleteSpecialCases(t *testing.T) {
 	g := NewWithT(t)
-	creating := snapshotIn(v1alpha1.PhaseCreating, false)
-	building := []v1alpha1.EVSVolume{{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "restored"}}}
+	creating := snapshotIn(evsv1alpha1.PhaseCreating, false)
+	building := []evsv1alpha1.EVSVolume{{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "restored"}}}
 
 	beingDeleted := creating.DeepCopy()
 	beingDeleted.DeletionTimestamp = &metav1.Time{}
 	g.Expect(validateSnapshotDelete(beingDeleted, building)).To(BeEmpty(), "already being deleted")
 
-	retained := snapshotIn(v1alpha1.PhaseAvailable, false)
-	retained.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain
+	retained := snapshotIn(evsv1alpha1.PhaseAvailable, false)
+	retained.Spec.DeletionPolicy = evsv1alpha1.DeletionPolicyRetain
 	g.Expect(validateSnapshotDelete(retained, building)).To(HaveLen(1), "a volume is being made from it")
 
 	// The policy left empty by an old object still counts: Delete for a new snapshot, Retain for
@@ -372,7 +383,7 @@ func TestValidateSnapshotDeleteSpecialCases(t *testing.T) {
 	unset := creating.DeepCopy()
 	unset.Spec.DeletionPolicy = ""
 	g.Expect(validateSnapshotDelete(unset, nil)).To(HaveLen(1))
-	unset.Spec.Source = v1alpha1.SnapshotSource{SnapshotID: cloudSnap}
+	unset.Spec.Source = evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap}
 	g.Expect(validateSnapshotDelete(unset, nil)).To(BeEmpty())
 
 	// A backup-service name makes the snapshot backup-owned before status says so.
@@ -386,58 +397,73 @@ func TestEVSSnapshotDefaulter(t *testing.T) {
 		AdmissionRequest: admissionv1.AdmissionRequest{Operation: admissionv1.Create, Namespace: "prod"}})
 	onUpdate := admission.NewContextWithRequest(context.Background(), admission.Request{
 		AdmissionRequest: admissionv1.AdmissionRequest{Operation: admissionv1.Update, Namespace: "prod"}})
-	bare := func(source v1alpha1.SnapshotSource) *v1alpha1.EVSSnapshot {
+	bare := func(source evsv1alpha1.SnapshotSource) *evsv1alpha1.EVSSnapshot {
 		// The namespace is left out, as it can be in the request's object.
-		return &v1alpha1.EVSSnapshot{ObjectMeta: metav1.ObjectMeta{Name: "db-nightly"},
-			Spec: v1alpha1.EVSSnapshotSpec{Source: source}}
+		return &evsv1alpha1.EVSSnapshot{ObjectMeta: metav1.ObjectMeta{Name: "db-nightly"},
+			Spec: evsv1alpha1.EVSSnapshotSpec{Source: source}}
 	}
-	cases := []struct {
+	type defaulterCase struct {
 		name string
 		ctx  context.Context
-		in   *v1alpha1.EVSSnapshot
-		want v1alpha1.EVSSnapshotSpec
-	}{
-		{"new snapshot", onCreate, bare(v1alpha1.SnapshotSource{VolumeID: sourceDisk}), v1alpha1.EVSSnapshotSpec{
-			Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk}, SnapshotName: "prod-db-nightly",
-			DeletionPolicy: "Delete", ManagementPolicy: "Managed"}},
-		{"import", onCreate, bare(v1alpha1.SnapshotSource{SnapshotID: cloudSnap}), v1alpha1.EVSSnapshotSpec{
-			Source: v1alpha1.SnapshotSource{SnapshotID: cloudSnap}, SnapshotName: "prod-db-nightly",
-			DeletionPolicy: "Retain", ManagementPolicy: "Managed"}},
-		{"explicit values kept", onCreate, &v1alpha1.EVSSnapshot{
-			ObjectMeta: metav1.ObjectMeta{Name: "db-nightly"},
-			Spec: v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk},
-				SnapshotName: "db", DeletionPolicy: "Retain", ManagementPolicy: "ObserveOnly"},
-		}, v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk},
-			SnapshotName: "db", DeletionPolicy: "Retain", ManagementPolicy: "ObserveOnly"}},
-		{"generateName leaves the name to the controller", onCreate, &v1alpha1.EVSSnapshot{
-			ObjectMeta: metav1.ObjectMeta{GenerateName: "db-"},
-			Spec:       v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk}},
-		}, v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk},
-			DeletionPolicy: "Delete", ManagementPolicy: "Managed"}},
-		{"update leaves names and policies", onUpdate, bare(v1alpha1.SnapshotSource{VolumeID: sourceDisk}),
-			v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk}}},
-		{"rollback disk from spec.source", onUpdate, &v1alpha1.EVSSnapshot{
-			Spec: v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk},
-				Rollback: &v1alpha1.RollbackRequest{RequestID: "r1"}},
-		}, v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk},
-			Rollback: &v1alpha1.RollbackRequest{RequestID: "r1", VolumeID: sourceDisk}}},
-		{"rollback disk from status for an import", onUpdate, &v1alpha1.EVSSnapshot{
-			Spec: v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{SnapshotID: cloudSnap},
-				Rollback: &v1alpha1.RollbackRequest{RequestID: "r1"}},
-			Status: v1alpha1.EVSSnapshotStatus{SourceVolumeID: otherDisk},
-		}, v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{SnapshotID: cloudSnap},
-			Rollback: &v1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}}},
-		{"rollback disk unknown", onUpdate, &v1alpha1.EVSSnapshot{
-			Spec: v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{SnapshotID: cloudSnap},
-				Rollback: &v1alpha1.RollbackRequest{RequestID: "r1"}},
-		}, v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{SnapshotID: cloudSnap},
-			Rollback: &v1alpha1.RollbackRequest{RequestID: "r1"}}},
-		{"explicit rollback disk kept", onUpdate, &v1alpha1.EVSSnapshot{
-			Spec: v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk},
-				Rollback: &v1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}},
-		}, v1alpha1.EVSSnapshotSpec{Source: v1alpha1.SnapshotSource{VolumeID: sourceDisk},
-			Rollback: &v1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}}},
+		in   *evsv1alpha1.EVSSnapshot
+		want evsv1alpha1.EVSSnapshotSpec
 	}
+	cases := []defaulterCase{
+		{"new snapshot", onCreate, bare(evsv1alpha1.SnapshotSource{VolumeID: sourceDisk}),
+			evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+				SnapshotName: "prod-db-nightly", DeletionPolicy: "Delete", ManagementPolicy: "Managed"}},
+		{"import keeps its cloud name", onCreate, bare(evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap}),
+			evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap},
+				DeletionPolicy: "Retain", ManagementPolicy: "Managed"}},
+		{"explicit values kept", onCreate, &evsv1alpha1.EVSSnapshot{
+			ObjectMeta: metav1.ObjectMeta{Name: "db-nightly"},
+			Spec: evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+				SnapshotName: "db", DeletionPolicy: "Retain", ManagementPolicy: "ObserveOnly"},
+		}, evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+			SnapshotName: "db", DeletionPolicy: "Retain", ManagementPolicy: "ObserveOnly"}},
+		{"generateName leaves the name to the controller", onCreate, &evsv1alpha1.EVSSnapshot{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "db-"},
+			Spec:       evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk}},
+		}, evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+			DeletionPolicy: "Delete", ManagementPolicy: "Managed"}},
+		{"update leaves names and policies", onUpdate, bare(evsv1alpha1.SnapshotSource{VolumeID: sourceDisk}),
+			evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk}}},
+		{"rollback disk from spec.source", onUpdate, &evsv1alpha1.EVSSnapshot{
+			Spec: evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+				Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1"}},
+		}, evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+			Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1", VolumeID: sourceDisk}}},
+		{"rollback disk from status for an import", onUpdate, &evsv1alpha1.EVSSnapshot{
+			Spec: evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap},
+				Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1"}},
+			Status: evsv1alpha1.EVSSnapshotStatus{SourceVolumeID: otherDisk},
+		}, evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap},
+			Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}}},
+		{"rollback disk unknown", onUpdate, &evsv1alpha1.EVSSnapshot{
+			Spec: evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap},
+				Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1"}},
+		}, evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap},
+			Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1"}}},
+		{"explicit rollback disk kept", onUpdate, &evsv1alpha1.EVSSnapshot{
+			Spec: evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+				Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}},
+		}, evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+			Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r1", VolumeID: otherDisk}}},
+	}
+	// An old request written without the webhook is left as it was on an unrelated update, such as
+	// the controller adding its finalizer.
+	legacy := &evsv1alpha1.EVSSnapshot{
+		Spec: evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: sourceDisk},
+			Rollback: &evsv1alpha1.RollbackRequest{RequestID: "r0"}},
+	}
+	oldRaw, err := json.Marshal(legacy)
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	onLegacyUpdate := admission.NewContextWithRequest(context.Background(), admission.Request{
+		AdmissionRequest: admissionv1.AdmissionRequest{Operation: admissionv1.Update, Namespace: "prod",
+			OldObject: runtime.RawExtension{Raw: oldRaw}}})
+	cases = append(cases,
+		defaulterCase{"old rollback request left as it was", onLegacyUpdate, legacy.DeepCopy(), legacy.Spec})
+
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
@@ -445,4 +471,16 @@ func TestEVSSnapshotDefaulter(t *testing.T) {
 			g.Expect(tc.in.Spec).To(Equal(tc.want))
 		})
 	}
+}
+
+func TestValidateSnapshotImportName(t *testing.T) {
+	g := NewWithT(t)
+	adopted := snapshotIn(evsv1alpha1.PhaseCreating, false)
+	adopted.Spec.Source = evsv1alpha1.SnapshotSource{SnapshotID: cloudSnap}
+	adopted.Spec.SnapshotName = ""
+	// An adopted snapshot without a name keeps its cloud name; naming it, even with the default,
+	// is a rename.
+	errs := updated(adopted, func(s *evsv1alpha1.EVSSnapshot) { s.Spec.SnapshotName = "prod-db-nightly" })
+	g.Expect(errs).To(HaveLen(1))
+	g.Expect(errs[0].Field).To(Equal("spec.snapshotName"))
 }

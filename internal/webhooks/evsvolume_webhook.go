@@ -15,7 +15,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/evs-operator/evs-operator/api/v1alpha1"
+	evsv1alpha1 "github.com/evs-operator/evs-operator/api/v1alpha1"
 )
 
 // The EVSVolume defaulter only acts on create, so it is not called on update.
@@ -27,12 +27,12 @@ import (
 func SetupEVSVolumeWebhook(mgr ctrl.Manager) error {
 	// Start the informer with the cache rather than on the first create, which would then wait
 	// for a full list inside the webhook's timeout.
-	_, err := mgr.GetCache().GetInformer(context.Background(), &v1alpha1.EVSSnapshot{},
+	_, err := mgr.GetCache().GetInformer(context.Background(), &evsv1alpha1.EVSSnapshot{},
 		cache.BlockUntilSynced(false))
 	if err != nil {
 		return fmt.Errorf("starting the EVSSnapshot informer for the EVSVolume webhook: %w", err)
 	}
-	err = ctrl.NewWebhookManagedBy(mgr, &v1alpha1.EVSVolume{}).
+	err = ctrl.NewWebhookManagedBy(mgr, &evsv1alpha1.EVSVolume{}).
 		WithDefaulter(&EVSVolumeDefaulter{}).
 		WithValidator(NewEVSVolumeValidator(mgr.GetClient())).
 		Complete()
@@ -46,10 +46,10 @@ func SetupEVSVolumeWebhook(mgr ctrl.Manager) error {
 // policy. Size, zone and type come from the cloud and are left to the controller.
 type EVSVolumeDefaulter struct{}
 
-var _ admission.Defaulter[*v1alpha1.EVSVolume] = &EVSVolumeDefaulter{}
+var _ admission.Defaulter[*evsv1alpha1.EVSVolume] = &EVSVolumeDefaulter{}
 
 // Default sets the defaults of v in place.
-func (d *EVSVolumeDefaulter) Default(ctx context.Context, v *v1alpha1.EVSVolume) error {
+func (d *EVSVolumeDefaulter) Default(ctx context.Context, v *evsv1alpha1.EVSVolume) error {
 	// On update the spec is immutable (CEL), so a default filled in then would be refused.
 	if !isCreate(ctx) {
 		return nil
@@ -57,7 +57,7 @@ func (d *EVSVolumeDefaulter) Default(ctx context.Context, v *v1alpha1.EVSVolume)
 	if v.Spec.VolumeName == "" && v.Name != "" {
 		// TODO: with generateName the name is not known yet; the name stays empty and the
 		// controller's CloudName() supplies the same default later.
-		v.Spec.VolumeName = v1alpha1.DefaultCloudName(namespaceOf(ctx, v.Namespace), v.Name)
+		v.Spec.VolumeName = evsv1alpha1.DefaultCloudName(namespaceOf(ctx, v.Namespace), v.Name)
 	}
 	if v.Spec.DeletionPolicy == "" {
 		v.Spec.DeletionPolicy = v.EffectiveDeletionPolicy()
@@ -71,7 +71,7 @@ type EVSVolumeValidator struct {
 	client client.Reader
 }
 
-var _ admission.Validator[*v1alpha1.EVSVolume] = &EVSVolumeValidator{}
+var _ admission.Validator[*evsv1alpha1.EVSVolume] = &EVSVolumeValidator{}
 
 // NewEVSVolumeValidator returns a validator that reads EVSSnapshots through c, normally the
 // manager's cached client.
@@ -82,14 +82,15 @@ func NewEVSVolumeValidator(c client.Reader) *EVSVolumeValidator {
 // ValidateCreate refuses a disk from a missing snapshot, from one whose phase does not allow
 // CreateVolume, or smaller than its snapshot. A bare snapshotID is left to the cloud.
 func (v *EVSVolumeValidator) ValidateCreate(
-	ctx context.Context, vol *v1alpha1.EVSVolume,
+	ctx context.Context, vol *evsv1alpha1.EVSVolume,
 ) (admission.Warnings, error) {
 	vol.Namespace = namespaceOf(ctx, vol.Namespace)
-	var source *v1alpha1.EVSSnapshot
+	var source *evsv1alpha1.EVSSnapshot
 	if ref := vol.Spec.Source.SnapshotRef; ref != nil {
-		// The cache can lag a phase change by a moment; a refusal then is retried by the user or
-		// the GitOps tool, and the controller checks the phase again before it calls the cloud.
-		var snap v1alpha1.EVSSnapshot
+		// TODO: the cache can lag a phase change by a moment, so a create just after the snapshot
+		// became Available can be refused once (a retry succeeds), and one just after it left
+		// Available admitted; the controller must check the phase again before it calls the cloud.
+		var snap evsv1alpha1.EVSSnapshot
 		key := types.NamespacedName{Namespace: vol.Namespace, Name: ref.Name}
 		switch err := v.client.Get(ctx, key, &snap); {
 		case apierrors.IsNotFound(err):
@@ -104,17 +105,19 @@ func (v *EVSVolumeValidator) ValidateCreate(
 
 // ValidateUpdate refuses any spec change but deletionPolicy; status and metadata may change.
 func (v *EVSVolumeValidator) ValidateUpdate(
-	ctx context.Context, old, vol *v1alpha1.EVSVolume,
+	ctx context.Context, old, vol *evsv1alpha1.EVSVolume,
 ) (admission.Warnings, error) {
 	return nil, refuseVolume(ctx, vol, validateVolume(old, vol, nil))
 }
 
 // ValidateDelete admits every delete; the webhook is not registered for deletes.
-func (v *EVSVolumeValidator) ValidateDelete(context.Context, *v1alpha1.EVSVolume) (admission.Warnings, error) {
+func (v *EVSVolumeValidator) ValidateDelete(
+	context.Context, *evsv1alpha1.EVSVolume,
+) (admission.Warnings, error) {
 	return nil, nil
 }
 
-func refuseVolume(ctx context.Context, vol *v1alpha1.EVSVolume, errs field.ErrorList) error {
+func refuseVolume(ctx context.Context, vol *evsv1alpha1.EVSVolume, errs field.ErrorList) error {
 	if len(errs) == 0 {
 		return nil
 	}
@@ -126,18 +129,19 @@ func refuseVolume(ctx context.Context, vol *v1alpha1.EVSVolume, errs field.Error
 // validateVolume is the one set of EVSVolume rules for create (old is nil) and update. source is
 // the EVSSnapshot that spec.source.snapshotRef names, nil when there is none; it matters only on
 // create.
-func validateVolume(old, v *v1alpha1.EVSVolume, source *v1alpha1.EVSSnapshot) field.ErrorList {
+func validateVolume(old, v *evsv1alpha1.EVSVolume, source *evsv1alpha1.EVSSnapshot) field.ErrorList {
 	if old == nil {
 		return validateVolumeSource(v, source)
 	}
 	return validateVolumeUpdate(old, v)
 }
 
-func validateVolumeSource(v *v1alpha1.EVSVolume, source *v1alpha1.EVSSnapshot) field.ErrorList {
+func validateVolumeSource(v *evsv1alpha1.EVSVolume, source *evsv1alpha1.EVSSnapshot) field.ErrorList {
 	ref := v.Spec.Source.SnapshotRef
 	if ref == nil {
 		return nil
 	}
+	createVolume := evsv1alpha1.OperationCreateVolume
 	this := "EVSVolume " + klog.KRef(v.Namespace, v.Name).String()
 	refPath := field.NewPath("spec", "source", "snapshotRef", "name")
 	snapRef := klog.KRef(v.Namespace, ref.Name).String()
@@ -148,12 +152,13 @@ func validateVolumeSource(v *v1alpha1.EVSVolume, source *v1alpha1.EVSSnapshot) f
 	case source.DeletionTimestamp != nil:
 		return field.ErrorList{field.Forbidden(refPath, fmt.Sprintf(
 			"%s: EVSSnapshot %s is being deleted", this, snapRef))}
-	case !v1alpha1.IsAllowed(source.Status.Phase, source.IsBackupOwned(), v1alpha1.OperationCreateVolume):
+	case !evsv1alpha1.IsAllowed(source.Status.Phase, source.IsBackupOwned(), createVolume):
 		hint := "create the EVSVolume once the snapshot is Available"
 		if source.IsBackupOwned() {
 			hint = ""
 		}
-		return field.ErrorList{field.Forbidden(refPath, this+": "+refusal(source, "CreateVolume", hint))}
+		msg := this + ": " + refusal(source, string(createVolume), hint)
+		return field.ErrorList{field.Forbidden(refPath, msg)}
 	}
 	if size := source.Status.SizeGiB; v.Spec.SizeGiB != 0 && size > 0 && v.Spec.SizeGiB < size {
 		return field.ErrorList{field.Invalid(field.NewPath("spec", "sizeGiB"), v.Spec.SizeGiB, fmt.Sprintf(
@@ -166,7 +171,7 @@ func validateVolumeSource(v *v1alpha1.EVSVolume, source *v1alpha1.EVSSnapshot) f
 // validateVolumeUpdate refuses any spec change but deletionPolicy. The CRD's CEL rules refuse the
 // same before the webhook is called; this keeps the rule when they are missing and names the
 // object's phase.
-func validateVolumeUpdate(old, v *v1alpha1.EVSVolume) field.ErrorList {
+func validateVolumeUpdate(old, v *evsv1alpha1.EVSVolume) field.ErrorList {
 	before, after := old.Spec.DeepCopy(), v.Spec.DeepCopy()
 	before.DeletionPolicy, after.DeletionPolicy = "", ""
 	if equality.Semantic.DeepEqual(before, after) {
