@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
@@ -84,9 +85,7 @@ func (r *EVSSnapshotReconciler) createCloudSnapshot(
 ) (*cloud.Snapshot, ctrl.Result, error) {
 	obj := s.obj
 	metadata := map[string]string{CloudUIDMetadataKey: string(obj.UID)}
-	for k, v := range obj.Spec.Metadata {
-		metadata[k] = v
-	}
+	maps.Copy(metadata, obj.Spec.Metadata)
 	logf.FromContext(ctx).V(1).Info("Creating cloud snapshot", "evsSnapshot", klog.KObj(obj),
 		"volumeID", obj.Spec.Source.VolumeID, "name", obj.CloudName())
 	snap, err := r.Cloud.CreateSnapshot(ctx, cloud.CreateSnapshotRequest{
@@ -187,15 +186,16 @@ func (r *EVSSnapshotReconciler) applySpec(
 			snap.Status)
 		return ctrl.Result{}, nil
 	}
-	if obj.IsObserveOnly() || obj.Status.BackupOwned {
+	if obj.IsObserveOnly() {
 		return ctrl.Result{}, nil
 	}
 	name, description := desiredNameAndDescription(obj, snap)
 	if name == snap.Name && description == snap.Description {
 		return ctrl.Result{}, nil
 	}
-	if obj.Status.Phase != evsv1alpha1.PhaseAvailable {
-		// Renames wait for Available; the poll that sees it there applies them.
+	if !evsv1alpha1.IsUpdateAllowed(obj.Status.Phase, obj.Status.BackupOwned) {
+		// Renames wait for Available; the poll that sees it there applies them. A backup-owned
+		// snapshot is never renamed.
 		return ctrl.Result{}, nil
 	}
 	logf.FromContext(ctx).V(1).Info("Updating cloud snapshot name and description",

@@ -111,6 +111,14 @@ func IsAllowed(phase SnapshotPhase, backupOwned bool, op Operation) bool {
 	return slices.Contains(AllowedOperations(phase, backupOwned), op)
 }
 
+// IsUpdateAllowed reports whether the cloud accepts a new name or description for a snapshot in
+// the given phase: only an Available snapshot that the backup service does not own. Renames are
+// not an operation of the state table, so this is stated here once for the webhooks and the
+// controller.
+func IsUpdateAllowed(phase SnapshotPhase, backupOwned bool) bool {
+	return phase == PhaseAvailable && !backupOwned
+}
+
 // IsSettled reports whether the cloud leaves a snapshot in the phase until someone acts. Unknown
 // phases count as moving, so they are looked at often.
 func IsSettled(phase SnapshotPhase) bool {
