@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
@@ -111,7 +111,7 @@ func (r *EVSSnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	obj := &evsv1alpha1.EVSSnapshot{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName.String())
+			r.forget(req.String())
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("getting EVSSnapshot %s: %w", req.NamespacedName, err)
@@ -137,7 +137,7 @@ func (r *EVSSnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		var released bool
 		res, released, err = r.reconcileDelete(ctx, s)
 		if released {
-			r.forget(req.NamespacedName.String())
+			r.forget(req.String())
 			return res, err
 		}
 	} else {
