@@ -151,6 +151,15 @@ func run(ctx context.Context, o options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the EVSSnapshot controller: %w", err)
 	}
+	if err := (&controllers.EVSVolumeReconciler{
+		Client:       mgr.GetClient(),
+		Cloud:        evs,
+		Recorder:     mgr.GetEventRecorder("evs-operator"),
+		PollInterval: o.pollInterval,
+		ResyncPeriod: o.resyncPeriod,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the EVSVolume controller: %w", err)
+	}
 	if err := controllers.RegisterPhaseMetrics(mgr.GetCache()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}

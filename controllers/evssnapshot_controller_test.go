@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -301,6 +302,8 @@ func TestImportOfABackupOwnedSnapshot(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode StatusSync) {
 		e := startEnv(t, mode)
 		g := NewWithT(t)
+		// The backup service holds its snapshot in backing-up for as long as the backup runs.
+		g.Expect(e.ctl.SetTimings(e.ctx(), simulator.Timings{SnapshotCreate: time.Hour})).To(Succeed())
 		backup, err := e.ctl.StartBackup(e.ctx(), diskA)
 		g.Expect(err).NotTo(HaveOccurred())
 

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -88,6 +87,11 @@ type env struct {
 	sim   *simulator.Server
 	ctl   *simulator.Control
 	cloud cloud.Client
+
+	mode StatusSync
+	opts []envOption
+	// stopOperator stops the running operator and waits until it has stopped.
+	stopOperator func()
 }
 
 type envOption func(*ctrl.Options)
@@ -116,10 +120,8 @@ func forEachMode(t *testing.T, test func(t *testing.T, mode StatusSync)) {
 func startEnv(t *testing.T, mode StatusSync, opts ...envOption) *env {
 	t.Helper()
 	g := NewWithT(t)
-	ctx, cancel := context.WithCancel(context.Background())
-
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "evs-"}}
-	g.Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	g.Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
 
 	sim, err := simulator.Start("127.0.0.1:0", simulator.Options{Timings: simulator.Timings{
 		SnapshotCreate: simTiming, SnapshotDelete: simTiming, Rollback: simTiming,
@@ -133,32 +135,60 @@ func startEnv(t *testing.T, mode StatusSync, opts ...envOption) *env {
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 
+	e := &env{
+		t: t, ns: ns.Name, sim: sim, ctl: simulator.NewControl(sim.URL()), cloud: evs, mode: mode, opts: opts,
+	}
+	e.startOperator()
+	t.Cleanup(func() {
+		e.stopOperator()
+		_ = sim.Close()
+		_ = k8sClient.Delete(context.Background(), ns)
+	})
+	return e
+}
+
+// startOperator starts a manager with both controllers, watching the env's namespace only.
+func (e *env) startOperator() {
+	e.t.Helper()
+	g := NewWithT(e.t)
 	mgrOpts := ctrl.Options{
 		Scheme:                 testScheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns.Name: {}}},
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}},
+		Controller:             config.Controller{SkipNameValidation: new(true)},
 	}
-	for _, o := range opts {
+	for _, o := range e.opts {
 		o(&mgrOpts)
 	}
 	mgr, err := ctrl.NewManager(restConfig, mgrOpts)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect((&EVSSnapshotReconciler{
-		Client: mgr.GetClient(), Cloud: evs, Recorder: mgr.GetEventRecorder("evs-operator"),
-		PollInterval: pollInterval, ResyncPeriod: resyncPeriod, StatusSync: mode,
+		Client: mgr.GetClient(), Cloud: e.cloud, Recorder: mgr.GetEventRecorder("evs-operator"),
+		PollInterval: pollInterval, ResyncPeriod: resyncPeriod, StatusSync: e.mode,
+	}).SetupWithManager(mgr)).To(Succeed())
+	g.Expect((&EVSVolumeReconciler{
+		Client: mgr.GetClient(), Cloud: e.cloud, Recorder: mgr.GetEventRecorder("evs-operator"),
+		PollInterval: pollInterval, ResyncPeriod: resyncPeriod,
 	}).SetupWithManager(mgr)).To(Succeed())
 
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
+	e.stopOperator = func() {
 		cancel()
-		<-done
-		_ = sim.Close()
-		_ = k8sClient.Delete(context.Background(), ns)
-	})
-	return &env{t: t, ns: ns.Name, sim: sim, ctl: simulator.NewControl(sim.URL()), cloud: evs}
+		if err := <-done; err != nil {
+			e.t.Errorf("operator stopped with an error: %v", err)
+		}
+	}
+}
+
+// restartOperator stops the operator and starts a new one on the same simulator, as a crash and
+// restart of the operator's pod would.
+func (e *env) restartOperator() {
+	e.t.Helper()
+	e.stopOperator()
+	e.startOperator()
 }
 
 func (e *env) ctx() context.Context { return context.Background() }
