@@ -15,6 +15,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -47,6 +48,7 @@ type options struct {
 	cloudTimeout                time.Duration
 	cloudQPS                    float64
 	cloudBurst                  int
+	concurrency                 int
 
 	metricsAddr, probeAddr string
 	leaderElect            bool
@@ -76,6 +78,8 @@ func main() {
 	flag.Float64Var(&o.cloudQPS, "cloud-qps", 10,
 		"The most cloud calls per second, to stay under the API gateway's limit; 0 means no limit.")
 	flag.IntVar(&o.cloudBurst, "cloud-burst", 10, "The most cloud calls in a burst above --cloud-qps.")
+	flag.IntVar(&o.concurrency, "max-concurrent-reconciles", 4,
+		"How many objects of each kind are reconciled at once; cloud calls block, so more than one.")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "127.0.0.1:8080",
 		"The address the metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081",
@@ -133,6 +137,7 @@ func run(ctx context.Context, o options) error {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "evs-operator.evs.storage.dev",
+		Controller:             config.Controller{MaxConcurrentReconciles: o.concurrency},
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
 		}),
