@@ -69,6 +69,10 @@ verify: manifests generate ## Regenerate everything, then fail if the checkout c
 test: verify vet lint k8s-binaries ## Run every test: unit, envtest (real kube-apiserver and etcd) and end-to-end.
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS_DIR)" go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: bench
+bench: build k8s-binaries ## Benchmark batched against per-object status sync (BENCH_N, BENCH_SCALE_N); writes bin/bench/results.json.
+	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS_DIR)" go run ./hack/bench $(BENCH_ARGS)
+
 ##@ Build
 
 .PHONY: build

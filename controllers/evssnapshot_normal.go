@@ -88,6 +88,9 @@ func (r *EVSSnapshotReconciler) createCloudSnapshot(
 	maps.Copy(metadata, obj.Spec.Metadata)
 	logf.FromContext(ctx).V(1).Info("Creating cloud snapshot", "evsSnapshot", klog.KObj(obj),
 		"volumeID", obj.Spec.Source.VolumeID, "name", obj.CloudName())
+	if r.poller != nil {
+		r.poller.attemptingCreate(string(obj.UID))
+	}
 	snap, err := r.Cloud.CreateSnapshot(ctx, cloud.CreateSnapshotRequest{
 		VolumeID:    obj.Spec.Source.VolumeID,
 		Name:        obj.CloudName(),
@@ -99,9 +102,9 @@ func (r *EVSSnapshotReconciler) createCloudSnapshot(
 		res, err := r.cloudError(s, fmt.Sprintf("creating snapshot of disk %s", obj.Spec.Source.VolumeID), err)
 		return nil, res, err
 	}
+	// The phase change to Creating is the event that tells of it; one event per step keeps the
+	// API server's load per snapshot low.
 	r.invalidate(snap.ID)
-	r.Recorder.Eventf(obj, nil, "Normal", "Created", "CreateSnapshot",
-		"Created cloud snapshot %s of disk %s", snap.ID, obj.Spec.Source.VolumeID)
 	return snap, ctrl.Result{}, nil
 }
 
@@ -112,6 +115,14 @@ func (r *EVSSnapshotReconciler) findOwnSnapshot(
 ) (*cloud.Snapshot, error) {
 	if obj.IsImport() {
 		return nil, nil
+	}
+	if r.poller != nil {
+		if id, known := r.poller.ownedSnapshot(string(obj.UID)); known {
+			if id == "" {
+				return nil, nil
+			}
+			return r.observe(ctx, id)
+		}
 	}
 	var found *cloud.Snapshot
 	for offset := 0; ; {

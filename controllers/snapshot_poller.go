@@ -41,6 +41,17 @@ type snapshotPoller struct {
 	// that is stale for it.
 	dirty    map[string]time.Time
 	lastFull time.Time
+
+	// started is when this process began; a listing taken after it shows every snapshot that
+	// an earlier run of the operator created.
+	started time.Time
+	// owned maps an object UID to the ID of the snapshot carrying it, from the latest listing,
+	// which began at ownedAt.
+	owned   map[string]string
+	ownedAt time.Time
+	// attempted holds the UIDs this process has sent a create for: a listing cannot vouch that
+	// such a create did not land.
+	attempted map[string]bool
 }
 
 type trackedSnapshot struct {
@@ -57,11 +68,13 @@ type seenSnapshot struct {
 func newSnapshotPoller(c cloud.Client, interval, resync time.Duration) *snapshotPoller {
 	return &snapshotPoller{
 		cloud: c, interval: interval, resync: resync,
-		changes:  make(chan event.GenericEvent, 1024),
-		tracked:  map[string]trackedSnapshot{},
-		byObject: map[string]string{},
-		seen:     map[string]seenSnapshot{},
-		dirty:    map[string]time.Time{},
+		changes:   make(chan event.GenericEvent, 1024),
+		tracked:   map[string]trackedSnapshot{},
+		byObject:  map[string]string{},
+		seen:      map[string]seenSnapshot{},
+		dirty:     map[string]time.Time{},
+		started:   time.Now(),
+		attempted: map[string]bool{},
 	}
 }
 
@@ -73,11 +86,13 @@ func (p *snapshotPoller) Start(ctx context.Context) error {
 	log := logf.FromContext(ctx).WithName("snapshot-poller")
 	ticker := time.NewTicker(p.interval)
 	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ticker.C:
+			}
 		}
 		if err := p.pollOnce(ctx); err != nil {
 			// The next tick tries again; objects keep their last known state meanwhile.
@@ -101,6 +116,7 @@ func (p *snapshotPoller) pollOnce(ctx context.Context) error {
 
 	started := time.Now()
 	listed := map[string]cloud.Snapshot{}
+	owned := map[string]string{}
 	for offset := 0; ; {
 		page, err := p.cloud.ListSnapshots(ctx, cloud.ListSnapshotsOptions{Limit: listPageSize, Offset: offset})
 		if err != nil {
@@ -108,6 +124,9 @@ func (p *snapshotPoller) pollOnce(ctx context.Context) error {
 		}
 		for _, snap := range page.Snapshots {
 			listed[snap.ID] = snap
+			if uid := snap.Metadata[CloudUIDMetadataKey]; uid != "" {
+				owned[uid] = snap.ID
+			}
 		}
 		offset += len(page.Snapshots)
 		if len(page.Snapshots) == 0 || offset >= page.Count {
@@ -135,6 +154,7 @@ func (p *snapshotPoller) pollOnce(ctx context.Context) error {
 	if full {
 		p.lastFull = started
 	}
+	p.owned, p.ownedAt = owned, started
 	p.mu.Unlock()
 
 	for _, key := range wake {
@@ -146,6 +166,26 @@ func (p *snapshotPoller) pollOnce(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ownedSnapshot answers from the latest listing which snapshot carries an object's UID: the ID,
+// or "" for none. known is false when the listing cannot vouch for it, and the caller must ask
+// the cloud: no listing since this process started, or a create for the UID sent by this
+// process.
+func (p *snapshotPoller) ownedSnapshot(uid string) (id string, known bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.owned == nil || !p.ownedAt.After(p.started) || p.attempted[uid] {
+		return "", false
+	}
+	return p.owned[uid], true
+}
+
+// attemptingCreate records that a create for the UID is about to be sent.
+func (p *snapshotPoller) attemptingCreate(uid string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.attempted[uid] = true
 }
 
 // lookup returns the listed state of a snapshot when it is newer than the operator's own last
@@ -179,9 +219,11 @@ func (p *snapshotPoller) markDirty(id string) {
 	delete(p.seen, id)
 }
 
-func (p *snapshotPoller) track(key types.NamespacedName, id, status string, moving bool) {
+func (p *snapshotPoller) track(key types.NamespacedName, uid, id, status string, moving bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Status names the snapshot now, so the UID is never looked up again.
+	delete(p.attempted, uid)
 	if old, ok := p.byObject[key.String()]; ok && old != id {
 		p.untrackLocked(old)
 	}
@@ -235,7 +277,7 @@ func (r *EVSSnapshotReconciler) track(s *snapshotScope) {
 		return
 	}
 	st := s.obj.Status
-	r.poller.track(client.ObjectKeyFromObject(s.obj), st.SnapshotID, st.CloudStatus,
+	r.poller.track(client.ObjectKeyFromObject(s.obj), string(s.obj.UID), st.SnapshotID, st.CloudStatus,
 		!evsv1alpha1.IsSettled(st.Phase))
 }
 
