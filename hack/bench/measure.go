@@ -215,8 +215,8 @@ func waitAllReady(ctx context.Context, s *stack, n int, timeout time.Duration) (
 				len(readyAt), n, timeout, s.logPath)
 		}
 		select {
-		case err := <-s.exited:
-			return nil, fmt.Errorf("the operator exited: %v (log %s)", err, s.logPath)
+		case <-s.exited:
+			return nil, fmt.Errorf("the operator exited: %v (log %s)", s.exitErr, s.logPath)
 		default:
 		}
 		list := &evsv1alpha1.EVSSnapshotList{}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -34,7 +35,8 @@ type stack struct {
 	sim       *simulator.Server
 	ctl       *simulator.Control
 	operator  *exec.Cmd
-	exited    chan error
+	exited    chan struct{}
+	exitErr   error
 	metrics   string
 	namespace string
 	logPath   string
@@ -107,7 +109,7 @@ func startStack(ctx context.Context, c config, mode string, extraArgs ...string)
 	s.operator.Env = append(os.Environ(), "HUAWEICLOUD_SDK_AK="+simulator.DefaultAK,
 		"HUAWEICLOUD_SDK_SK="+simulator.DefaultSK)
 	s.logPath = filepath.Join(dir, "operator.log")
-	logFile, err := os.Create(s.logPath) //nolint:gosec // our own temp dir
+	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		return nil, s.fail(err)
 	}
@@ -115,8 +117,12 @@ func startStack(ctx context.Context, c config, mode string, extraArgs ...string)
 	if err := s.operator.Start(); err != nil {
 		return nil, s.fail(fmt.Errorf("starting %s: %w", c.operator, err))
 	}
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.operator.Wait(); _ = logFile.Close() }()
+	s.exited = make(chan struct{})
+	go func() {
+		s.exitErr = s.operator.Wait()
+		_ = logFile.Close()
+		close(s.exited)
+	}()
 	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort), s.exited); err != nil {
 		return nil, s.fail(fmt.Errorf("operator not ready (log %s): %w", s.logPath, err))
 	}
@@ -177,12 +183,12 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func waitHTTP(ctx context.Context, url string, exited <-chan error) error {
+func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited: %v", err)
+		case <-exited:
+			return errors.New("the process exited")
 		default:
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
