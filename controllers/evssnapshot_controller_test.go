@@ -161,6 +161,8 @@ func TestRollbackRunsOnceAndSucceeds(t *testing.T) {
 		g.Expect(s.Status.LastRollback.CompletedAt).NotTo(BeNil())
 		g.Expect(e.volume(diskA).Status).To(Equal("available"))
 		g.Expect(e.requests("RollbackSnapshot")).To(Equal(int64(1)))
+		inCloud, _ := e.cloudSnapshot(s.Status.SnapshotID)
+		g.Expect(inCloud.Rollbacks).To(Equal(1))
 
 		// The same request ID never runs again; a new one does.
 		g.Consistently(func() int64 { return e.requests("RollbackSnapshot") }).
@@ -484,5 +486,30 @@ func TestFailedStatusPatchLeavesOneSnapshot(t *testing.T) {
 		g.Expect(own).To(HaveLen(1))
 		g.Expect(own[0].ID).To(Equal(s.Status.SnapshotID))
 		g.Expect(e.requests("CreateSnapshot")).To(Equal(int64(1)))
+	})
+}
+
+func TestLostRollbackResponseIsNotSentAgain(t *testing.T) {
+	forEachMode(t, func(t *testing.T, mode StatusSync) {
+		e := startEnv(t, mode)
+		g := NewWithT(t)
+		e.create(e.snapshot("db", diskA))
+		s := e.waitForPhase("db", evsv1alpha1.PhaseAvailable)
+		// The rollback is applied, its response lost, and it has ended before the operator
+		// looks again: only the snapshot's update time tells that it ran.
+		g.Expect(e.ctl.SetTimings(e.ctx(), simulator.Timings{Rollback: time.Millisecond})).To(Succeed())
+		g.Expect(e.ctl.InjectFault(e.ctx(), simulator.Fault{
+			Operation: "RollbackSnapshot", HTTPStatus: 500, Code: "EVS.5500", Count: 1, AfterCommit: true,
+		})).To(Succeed())
+
+		e.patchSpec("db", func(s *evsv1alpha1.EVSSnapshot) {
+			s.Spec.Rollback = &evsv1alpha1.RollbackRequest{RequestID: "r1"}
+		})
+		e.eventually("db", func(g Gomega, s *evsv1alpha1.EVSSnapshot) {
+			g.Expect(s.Status.LastRollback).NotTo(BeNil())
+			g.Expect(s.Status.LastRollback.State).To(Equal(evsv1alpha1.RollbackSucceeded))
+		})
+		inCloud, _ := e.cloudSnapshot(s.Status.SnapshotID)
+		g.Expect(inCloud.Rollbacks).To(Equal(1))
 	})
 }

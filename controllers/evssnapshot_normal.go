@@ -219,6 +219,16 @@ func (r *EVSSnapshotReconciler) applySpec(
 	snap.Name, snap.Description = name, description
 	if updated != nil {
 		snap.Name, snap.Description = updated.Name, updated.Description
+		if !updated.UpdatedAt.IsZero() {
+			snap.UpdatedAt = updated.UpdatedAt
+		}
+	}
+	if last := obj.Status.LastRollback; last != nil && last.SnapshotUpdatedAt != nil &&
+		(last.State == evsv1alpha1.RollbackPending || last.State == evsv1alpha1.RollbackWaiting) &&
+		!snap.UpdatedAt.IsZero() {
+		// The rename moved the snapshot's update time, not a rollback.
+		t := metav1.NewMicroTime(snap.UpdatedAt)
+		last.SnapshotUpdatedAt = &t
 	}
 	r.Recorder.Eventf(obj, nil, "Normal", "Updated", "UpdateSnapshot",
 		"Set cloud snapshot name to %q and description to %q", name, description)

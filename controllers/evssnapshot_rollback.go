@@ -23,7 +23,7 @@ func (r *EVSSnapshotReconciler) reconcileRollback(
 	obj := s.obj
 	if req := obj.Spec.Rollback; req != nil && (obj.Status.LastRollback == nil ||
 		obj.Status.LastRollback.RequestID != req.RequestID) {
-		if err := r.acceptRollback(ctx, s); err != nil {
+		if err := r.acceptRollback(ctx, s, snap); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -43,7 +43,7 @@ func (r *EVSSnapshotReconciler) reconcileRollback(
 
 // acceptRollback records a new request as Pending (or Failed when it can never run) and writes
 // it before anything else happens.
-func (r *EVSSnapshotReconciler) acceptRollback(ctx context.Context, s *snapshotScope) error {
+func (r *EVSSnapshotReconciler) acceptRollback(ctx context.Context, s *snapshotScope, snap *cloud.Snapshot) error {
 	obj := s.obj
 	req := obj.Spec.Rollback
 	if prev := obj.Status.LastRollback; prev != nil && !rollbackDone(prev.State) &&
@@ -58,6 +58,10 @@ func (r *EVSSnapshotReconciler) acceptRollback(ctx context.Context, s *snapshotS
 	}
 	obj.Status.LastRollback = &evsv1alpha1.RollbackStatus{
 		RequestID: req.RequestID, VolumeID: target, State: evsv1alpha1.RollbackPending,
+	}
+	if !snap.UpdatedAt.IsZero() {
+		t := metav1.NewMicroTime(snap.UpdatedAt)
+		obj.Status.LastRollback.SnapshotUpdatedAt = &t
 	}
 	switch {
 	case obj.Status.BackupOwned:
@@ -81,6 +85,13 @@ func (r *EVSSnapshotReconciler) startRollback(
 		// Sent before a crash or a lost response: follow it, never send it again.
 		r.markRollbackStarted(s)
 		return r.poll(true), nil
+	}
+	if last.SnapshotUpdatedAt != nil && snap.UpdatedAt.After(last.SnapshotUpdatedAt.Time) {
+		// The snapshot changed since the request was recorded, and only the rollback changes
+		// it: it was sent and has already ended. Record its outcome; never send it again.
+		logf.FromContext(ctx).V(1).Info("Rollback ran while its response was lost; recording its outcome",
+			"evsSnapshot", klog.KObj(obj), "requestID", last.RequestID)
+		return r.followRollback(ctx, s, snap)
 	}
 	if !evsv1alpha1.IsAllowed(obj.Status.Phase, obj.Status.BackupOwned, evsv1alpha1.OperationRollback) {
 		r.waitRollback(s, fmt.Sprintf("snapshot is %s; the rollback starts when it is %s",

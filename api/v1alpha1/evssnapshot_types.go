@@ -127,6 +127,11 @@ type RollbackStatus struct {
 	// Message says why the rollback waits or failed.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// SnapshotUpdatedAt is the cloud snapshot's update time when the request was recorded. The
+	// cloud moves it when it runs a rollback, so a later time tells the operator, after a crash
+	// or a lost response, that the rollback was sent and must not be sent again.
+	// +optional
+	SnapshotUpdatedAt *metav1.MicroTime `json:"snapshotUpdatedAt,omitempty"`
 	// StartedAt is when the cloud accepted the rollback.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`

@@ -200,6 +200,7 @@ func (s *Simulator) rollbackSnapshot(req *apiRequest) reply {
 	}
 	sn.setStatus(snapshotRollbacking, req.now)
 	v.setStatus(volumeRollbacking, req.now)
+	sn.rollbacks++
 	seq := s.schedule(req.now, s.timings.Rollback, transition{
 		kind:       rollbackFinished,
 		snapshotID: sn.id,

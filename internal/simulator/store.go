@@ -65,6 +65,8 @@ type snapshot struct {
 	createdAt, updatedAt time.Time
 	// pending is the seq of the scheduled transition allowed to change this snapshot; 0: none.
 	pending uint64
+	// rollbacks counts the rollbacks accepted for the snapshot.
+	rollbacks int
 }
 
 func (sn *snapshot) backupOwned() bool {

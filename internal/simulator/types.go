@@ -32,6 +32,9 @@ type Snapshot struct {
 	Metadata         map[string]string `json:"metadata"`
 	CreatedAt        time.Time         `json:"createdAt,omitzero"`
 	UpdatedAt        time.Time         `json:"updatedAt,omitzero"`
+	// Rollbacks counts the rollbacks the cloud accepted for this snapshot, so tests can tell
+	// that each rollback request ran exactly once. Output only.
+	Rollbacks int `json:"rollbacks,omitempty"`
 }
 
 // Fault makes an operation of the signed API fail. Operation is one of the Operation* names or
@@ -99,5 +102,6 @@ func (sn *snapshot) view() Snapshot {
 		Metadata:         sn.metadata,
 		CreatedAt:        sn.createdAt,
 		UpdatedAt:        sn.updatedAt,
+		Rollbacks:        sn.rollbacks,
 	}
 }
