@@ -23,7 +23,27 @@ import (
 
 	evsv1alpha1 "github.com/evs-operator/evs-operator/api/v1alpha1"
 	"github.com/evs-operator/evs-operator/internal/simulator"
+	"github.com/evs-operator/evs-operator/internal/stack"
 )
+
+// startStack starts a control plane, a simulator and the operator with extra flags.
+func startStack(ctx context.Context, c config, extra ...string) (*stack.Stack, error) {
+	s, err := stack.Start(ctx, stack.Options{
+		Root: ".", Assets: c.assets, Operator: c.operator, Namespace: "bench",
+		Timings: simulator.Timings{
+			SnapshotCreate: c.createTime, SnapshotDelete: c.createTime, Rollback: c.createTime,
+			VolumeCreate: c.createTime, VolumeDelete: c.createTime,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.StartOperator(ctx, extra...); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
 
 // modeResult is one status-sync mode's figures.
 type modeResult struct {
@@ -60,26 +80,26 @@ type scaleResult struct {
 
 func runMode(ctx context.Context, c config, mode string) (modeResult, error) {
 	res := modeResult{Mode: mode, N: c.n}
-	s, err := startStack(ctx, c, mode)
+	s, err := startStack(ctx, c, "--status-sync", mode, "--poll-interval", c.pollInterval.String())
 	if err != nil {
 		return res, err
 	}
-	defer s.stop()
+	defer s.Stop()
 
 	// One disk per snapshot: the cloud creates one snapshot of a disk at a time.
 	disks := make([]string, c.n)
 	err = parallel(c.n, 16, func(i int) error {
-		v, err := s.ctl.AddVolume(ctx, simulator.Volume{Name: fmt.Sprintf("bench-%d", i), SizeGiB: 10})
+		v, err := s.Control.AddVolume(ctx, simulator.Volume{Name: fmt.Sprintf("bench-%d", i), SizeGiB: 10})
 		disks[i] = v.ID
 		return err
 	})
 	if err != nil {
 		return res, fmt.Errorf("adding disks: %w", err)
 	}
-	if err := s.ctl.SetRateLimit(ctx, c.gatewayRPS); err != nil {
+	if err := s.Control.SetRateLimit(ctx, c.gatewayRPS); err != nil {
 		return res, err
 	}
-	before, err := s.ctl.Stats(ctx)
+	before, err := s.Control.Stats(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -92,11 +112,11 @@ func runMode(ctx context.Context, c config, mode string) (modeResult, error) {
 	start := time.Now()
 	err = parallel(c.n, 32, func(i int) error {
 		obj := &evsv1alpha1.EVSSnapshot{
-			ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: fmt.Sprintf("snap-%05d", i)},
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: fmt.Sprintf("snap-%05d", i)},
 			Spec:       evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{VolumeID: disks[i]}},
 		}
 		created[i] = time.Now()
-		return s.k8s.Create(ctx, obj)
+		return s.Client.Create(ctx, obj)
 	})
 	if err != nil {
 		return res, fmt.Errorf("creating snapshots: %w", err)
@@ -112,7 +132,7 @@ func runMode(ctx context.Context, c config, mode string) (modeResult, error) {
 	}
 	res.ReadyP50Seconds, res.ReadyP99Seconds = percentile(lat, 50), percentile(lat, 99)
 
-	after, err := s.ctl.Stats(ctx)
+	after, err := s.Control.Stats(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -130,7 +150,7 @@ func runMode(ctx context.Context, c config, mode string) (modeResult, error) {
 	}
 	res.SnapshotWrites = (apiAfter.snapshots - apiBefore.snapshots) / float64(c.n)
 	res.EventWrites = (apiAfter.events - apiBefore.events) / float64(c.n)
-	op, err := scrape(ctx, s.metrics)
+	op, err := scrape(ctx, s.MetricsURL())
 	if err != nil {
 		return res, err
 	}
@@ -138,7 +158,7 @@ func runMode(ctx context.Context, c config, mode string) (modeResult, error) {
 	res.ClientWrites = (sumMetric(op, "rest_client_requests_total", map[string]string{"method": "PATCH"}) +
 		sumMetric(op, "rest_client_requests_total", map[string]string{"method": "PUT"}) +
 		sumMetric(op, "rest_client_requests_total", map[string]string{"method": "POST"})) / float64(c.n)
-	res.PeakRSSMiB, res.CPUSeconds = s.usage()
+	res.PeakRSSMiB, res.CPUSeconds = s.Usage()
 
 	fmt.Fprintf(os.Stderr, "   all Ready after %.1fs; measuring admission at %d requests/s\n",
 		res.AllReadySeconds, c.webhookRPS)
@@ -153,16 +173,16 @@ func runScale(ctx context.Context, c config, mode string) (scaleResult, error) {
 	res := scaleResult{Mode: mode, Snapshots: c.scaleN, ResyncPeriod: resync.String()}
 	// Importing N snapshots reads each once; the gateway limit is lifted for that, as a
 	// migration would be run with a raised quota.
-	s, err := startStack(ctx, c, mode, "--resync-period", resync.String(), "--cloud-qps", "500",
-		"--cloud-burst", "500")
+	s, err := startStack(ctx, c, "--status-sync", mode, "--poll-interval", c.pollInterval.String(),
+		"--resync-period", resync.String(), "--cloud-qps", "500", "--cloud-burst", "500")
 	if err != nil {
 		return res, err
 	}
-	defer s.stop()
+	defer s.Stop()
 
 	ids := make([]string, c.scaleN)
 	err = parallel(c.scaleN, 16, func(i int) error {
-		snap, err := s.ctl.AddSnapshot(ctx, simulator.Snapshot{
+		snap, err := s.Control.AddSnapshot(ctx, simulator.Snapshot{
 			VolumeID: simulator.SeedVolumeSAS, Name: fmt.Sprintf("settled-%05d", i),
 		})
 		ids[i] = snap.ID
@@ -173,8 +193,8 @@ func runScale(ctx context.Context, c config, mode string) (scaleResult, error) {
 	}
 	start := time.Now()
 	err = parallel(c.scaleN, 32, func(i int) error {
-		return s.k8s.Create(ctx, &evsv1alpha1.EVSSnapshot{
-			ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: fmt.Sprintf("settled-%05d", i)},
+		return s.Client.Create(ctx, &evsv1alpha1.EVSSnapshot{
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: fmt.Sprintf("settled-%05d", i)},
 			Spec:       evsv1alpha1.EVSSnapshotSpec{Source: evsv1alpha1.SnapshotSource{SnapshotID: ids[i]}},
 		})
 	})
@@ -188,39 +208,37 @@ func runScale(ctx context.Context, c config, mode string) (scaleResult, error) {
 
 	// Let the import's own traffic end, then count one full resync period.
 	time.Sleep(c.pollInterval * 2)
-	before, err := s.ctl.Stats(ctx)
+	before, err := s.Control.Stats(ctx)
 	if err != nil {
 		return res, err
 	}
 	fmt.Fprintf(os.Stderr, "   settled after %.1fs; counting cloud calls over one resync period (%s)\n",
 		res.SettleSeconds, resync)
 	time.Sleep(resync)
-	after, err := s.ctl.Stats(ctx)
+	after, err := s.Control.Stats(ctx)
 	if err != nil {
 		return res, err
 	}
 	res.CloudCallsPerResync = diffStats(before, after)
-	res.PeakRSSMiB, res.CPUSeconds = s.usage()
+	res.PeakRSSMiB, res.CPUSeconds = s.Usage()
 	return res, nil
 }
 
 // waitAllReady lists the snapshots until n are Ready, and returns when each was first seen so.
-func waitAllReady(ctx context.Context, s *stack, n int, timeout time.Duration) (map[string]time.Time, error) {
+func waitAllReady(ctx context.Context, s *stack.Stack, n int, timeout time.Duration) (map[string]time.Time, error) {
 	readyAt := map[string]time.Time{}
 	deadline := time.Now().Add(timeout)
 	lastReport := time.Now()
 	for len(readyAt) < n {
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("only %d of %d snapshots Ready after %s (operator log: %s)",
-				len(readyAt), n, timeout, s.logPath)
+			return nil, fmt.Errorf("only %d of %d snapshots Ready after %s (operator logs in %s)",
+				len(readyAt), n, timeout, s.Dir)
 		}
-		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("the operator exited: %v (log %s)", s.exitErr, s.logPath)
-		default:
+		if exited, err := s.OperatorExited(); exited {
+			return nil, fmt.Errorf("the operator exited: %v (logs in %s)", err, s.Dir)
 		}
 		list := &evsv1alpha1.EVSSnapshotList{}
-		if err := s.k8s.List(ctx, list, client.InNamespace(s.namespace)); err != nil {
+		if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace)); err != nil {
 			return nil, err
 		}
 		now := time.Now()
@@ -242,7 +260,7 @@ func waitAllReady(ctx context.Context, s *stack, n int, timeout time.Duration) (
 
 // measureWebhook sends server-side dry-run renames of an Available snapshot at a steady rate;
 // each passes both admission webhooks and the apiserver, and writes nothing.
-func measureWebhook(ctx context.Context, s *stack, rps int, d time.Duration) ([]float64, int) {
+func measureWebhook(ctx context.Context, s *stack.Stack, rps int, d time.Duration) ([]float64, int) {
 	var (
 		mu   sync.Mutex
 		lats []float64
@@ -256,12 +274,12 @@ func measureWebhook(ctx context.Context, s *stack, rps int, d time.Duration) ([]
 		<-ticker.C
 		wg.Go(func() {
 			obj := &evsv1alpha1.EVSSnapshot{
-				ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: fmt.Sprintf("snap-%05d", i%10)},
+				ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: fmt.Sprintf("snap-%05d", i%10)},
 			}
 			patch := client.RawPatch("application/merge-patch+json",
 				fmt.Appendf(nil, `{"spec":{"description":"dry run %d"}}`, i))
 			started := time.Now()
-			err := s.k8s.Patch(ctx, obj, patch, client.DryRunAll)
+			err := s.Client.Patch(ctx, obj, patch, client.DryRunAll)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -278,8 +296,8 @@ func measureWebhook(ctx context.Context, s *stack, rps int, d time.Duration) ([]
 type writes struct{ snapshots, events float64 }
 
 // apiServerWrites reads the API server's own count of writes to EVSSnapshots and events.
-func apiServerWrites(ctx context.Context, s *stack) (writes, error) {
-	cs, err := kubernetes.NewForConfig(s.cfg)
+func apiServerWrites(ctx context.Context, s *stack.Stack) (writes, error) {
+	cs, err := kubernetes.NewForConfig(s.Config)
 	if err != nil {
 		return writes{}, err
 	}
