@@ -103,4 +103,4 @@ $(GOLANGCI_LINT):
 	hack/go-install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
 
 # The local stack, the demo and cluster deployment.
--include hack/local.mk
+include hack/local.mk
