@@ -21,16 +21,27 @@ func (r *EVSSnapshotReconciler) reconcileRollback(
 	ctx context.Context, s *snapshotScope, snap *cloud.Snapshot,
 ) (ctrl.Result, error) {
 	obj := s.obj
-	if req := obj.Spec.Rollback; req != nil && (obj.Status.LastRollback == nil ||
-		obj.Status.LastRollback.RequestID != req.RequestID) {
+	last := obj.Status.LastRollback
+	req := obj.Spec.Rollback
+	isNew := req != nil && (last == nil || last.RequestID != req.RequestID)
+	if !isNew && (last == nil || rollbackDone(last.State)) {
+		return ctrl.Result{}, nil
+	}
+	// Whether a rollback was sent is judged from the snapshot's update time, so it must be read
+	// now from the cloud, never from an older listing.
+	fresh, err := r.Cloud.GetSnapshot(ctx, snap.ID)
+	if err != nil {
+		return r.cloudError(s, fmt.Sprintf("reading snapshot %s", snap.ID), err)
+	}
+	r.remember(fresh)
+	snap = fresh
+	observeCloudSnapshot(obj, snap)
+	if isNew {
 		if err := r.acceptRollback(ctx, s, snap); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	last := obj.Status.LastRollback
-	if last == nil {
-		return ctrl.Result{}, nil
-	}
+	last = obj.Status.LastRollback
 	switch last.State {
 	case evsv1alpha1.RollbackPending, evsv1alpha1.RollbackWaiting:
 		return r.startRollback(ctx, s, snap)
@@ -105,10 +116,9 @@ func (r *EVSSnapshotReconciler) startRollback(
 		return ctrl.Result{}, nil
 	case err != nil:
 		return r.cloudError(s, fmt.Sprintf("reading disk %s", last.VolumeID), err)
-	case disk.Status == "rollbacking":
-		r.markRollbackStarted(s)
-		return r.poll(true), nil
 	case !evsv1alpha1.DiskAllowsRollback(disk.Status):
+		// A rollbacking disk is another snapshot's rollback: this one's shows on its own
+		// snapshot, checked above.
 		r.waitRollback(s, fmt.Sprintf("disk %s is %s; the rollback starts when it is %s", disk.ID, disk.Status,
 			strings.Join(evsv1alpha1.RollbackDiskStatuses, " or ")))
 		return r.poll(true), nil
@@ -121,6 +131,11 @@ func (r *EVSSnapshotReconciler) startRollback(
 		case cloud.ClassThrottled, cloud.ClassTransient, cloud.ClassUnauthorized:
 			// Perhaps sent: the next look at the snapshot or disk tells.
 			return r.cloudError(s, fmt.Sprintf("rolling back snapshot %s", snap.ID), err)
+		case cloud.ClassConflict:
+			// The disk or snapshot changed status since it was read (another rollback of the
+			// same disk, say): wait for them as before.
+			r.waitRollback(s, fmt.Sprintf("the cloud refused the rollback for now: %v", err))
+			return r.poll(true), nil
 		default:
 			r.Recorder.Eventf(obj, nil, "Warning", evsv1alpha1.ReasonCloudRefused, "RollbackSnapshot", "%v", err)
 			r.finishRollback(s, evsv1alpha1.RollbackFailed, fmt.Sprintf("the cloud refused the rollback: %v", err))

@@ -142,11 +142,16 @@ func (p *snapshotPoller) pollOnce(ctx context.Context) error {
 		}
 		snap, ok := listed[id]
 		if !ok {
+			if seen, ok := p.seen[id]; ok && seen.at.After(started) {
+				continue // read after the list began: perhaps created since
+			}
 			delete(p.seen, id)
 			wake = append(wake, t.key) // vanished, or deleted: the reconcile asks the cloud
 			continue
 		}
-		p.seen[id] = seenSnapshot{snap: snap, at: started}
+		if seen, ok := p.seen[id]; !ok || seen.at.Before(started) {
+			p.seen[id] = seenSnapshot{snap: snap, at: started}
+		}
 		if snap.Status != t.status {
 			wake = append(wake, t.key)
 		}
@@ -258,10 +263,15 @@ func (r *EVSSnapshotReconciler) observe(ctx context.Context, id string) (*cloud.
 	if err != nil {
 		return nil, err
 	}
+	r.remember(snap)
+	return snap, nil
+}
+
+// remember hands a snapshot read from the cloud to the poller, so later reconciles can use it.
+func (r *EVSSnapshotReconciler) remember(snap *cloud.Snapshot) {
 	if r.poller != nil {
 		r.poller.remember(snap)
 	}
-	return snap, nil
 }
 
 // invalidate records that the operator just changed a snapshot, so older listings are not used.

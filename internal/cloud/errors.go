@@ -129,6 +129,7 @@ func IsRetryable(err error) bool {
 var conflictCodes = map[string]bool{
 	"EVS.1047": true, // a snapshot can only be deleted when available or error
 	"EVS.2019": true, // the snapshot is error_deleting (HTTP 500)
+	"EVS.2020": true, // the disk's status does not allow the call (the simulator's code for it)
 	"EVS.2043": true, // the snapshot must be available
 	"EVS.2409": true, // another snapshot of the disk is being created
 }
