@@ -115,53 +115,11 @@ func (p *snapshotPoller) pollOnce(ctx context.Context) error {
 	}
 
 	started := time.Now()
-	listed := map[string]cloud.Snapshot{}
-	owned := map[string]string{}
-	for offset := 0; ; {
-		page, err := p.cloud.ListSnapshots(ctx, cloud.ListSnapshotsOptions{Limit: listPageSize, Offset: offset})
-		if err != nil {
-			return err
-		}
-		for _, snap := range page.Snapshots {
-			listed[snap.ID] = snap
-			if uid := snap.Metadata[CloudUIDMetadataKey]; uid != "" {
-				owned[uid] = snap.ID
-			}
-		}
-		offset += len(page.Snapshots)
-		if len(page.Snapshots) == 0 || offset >= page.Count {
-			break
-		}
+	listed, err := p.listAll(ctx)
+	if err != nil {
+		return err
 	}
-
-	p.mu.Lock()
-	var wake []types.NamespacedName
-	for id, t := range p.tracked {
-		if dirtyAt, ok := p.dirty[id]; ok && dirtyAt.After(started) {
-			continue // changed by the operator while the list ran: its reconcile follows it
-		}
-		snap, ok := listed[id]
-		if !ok {
-			if seen, ok := p.seen[id]; ok && seen.at.After(started) {
-				continue // read after the list began: perhaps created since
-			}
-			delete(p.seen, id)
-			wake = append(wake, t.key) // vanished, or deleted: the reconcile asks the cloud
-			continue
-		}
-		if seen, ok := p.seen[id]; !ok || seen.at.Before(started) {
-			p.seen[id] = seenSnapshot{snap: snap, at: started}
-		}
-		if snap.Status != t.status {
-			wake = append(wake, t.key)
-		}
-	}
-	if full {
-		p.lastFull = started
-	}
-	p.owned, p.ownedAt = owned, started
-	p.mu.Unlock()
-
+	wake := p.compare(listed, started, full)
 	for _, key := range wake {
 		obj := &evsv1alpha1.EVSSnapshot{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 		select {
@@ -171,6 +129,65 @@ func (p *snapshotPoller) pollOnce(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// listAll lists every snapshot of the project, page by page.
+func (p *snapshotPoller) listAll(ctx context.Context) (map[string]cloud.Snapshot, error) {
+	listed := map[string]cloud.Snapshot{}
+	for offset := 0; ; {
+		page, err := p.cloud.ListSnapshots(ctx, cloud.ListSnapshotsOptions{Limit: listPageSize, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		for _, snap := range page.Snapshots {
+			listed[snap.ID] = snap
+		}
+		offset += len(page.Snapshots)
+		if len(page.Snapshots) == 0 || offset >= page.Count {
+			return listed, nil
+		}
+	}
+}
+
+// compare records a listing that began at started and returns the objects whose snapshot
+// changed or vanished.
+func (p *snapshotPoller) compare(
+	listed map[string]cloud.Snapshot, started time.Time, full bool,
+) []types.NamespacedName {
+	owned := map[string]string{}
+	for id, snap := range listed {
+		if uid := snap.Metadata[CloudUIDMetadataKey]; uid != "" {
+			owned[uid] = id
+		}
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var wake []types.NamespacedName
+	for id, t := range p.tracked {
+		if dirtyAt, ok := p.dirty[id]; ok && dirtyAt.After(started) {
+			continue // changed by the operator while the list ran: its reconcile follows it
+		}
+		seen, seenOK := p.seen[id]
+		if seenOK && seen.at.After(started) {
+			continue // read from the cloud after the list began: newer than the listing
+		}
+		snap, ok := listed[id]
+		if !ok {
+			delete(p.seen, id)
+			wake = append(wake, t.key) // vanished, or deleted: the reconcile asks the cloud
+			continue
+		}
+		p.seen[id] = seenSnapshot{snap: snap, at: started}
+		if snap.Status != t.status {
+			wake = append(wake, t.key)
+		}
+	}
+	if full {
+		p.lastFull = started
+	}
+	p.owned, p.ownedAt = owned, started
+	return wake
 }
 
 // ownedSnapshot answers from the latest listing which snapshot carries an object's UID: the ID,

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,7 +57,7 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("chaos seed %d; replay with EVS_CHAOS_SEED=%d", seed, seed)
 	fmt.Printf("chaos seed %d; replay with EVS_CHAOS_SEED=%d\n", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) //nolint:gosec // a replayable test run
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	g := NewWithT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
 	defer cancel()
@@ -127,7 +126,6 @@ type driver struct {
 	s     *stack.Stack
 	ctx   context.Context
 	rng   *rand.Rand
-	mu    sync.Mutex
 	disks []string
 	roles map[string]role
 	uids  map[string]string // object name to UID
@@ -320,7 +318,7 @@ func (d *driver) checkCloud() {
 
 func (d *driver) checkLogs() {
 	for _, path := range d.s.OperatorLogs() {
-		data, err := os.ReadFile(path) //nolint:gosec // the stack's own log files
+		data, err := os.ReadFile(path)
 		NewWithT(d.t).Expect(err).NotTo(HaveOccurred())
 		if strings.Contains(string(data), "panic") {
 			d.t.Errorf("operator log %s mentions a panic:\n%s", path, data)
