@@ -10,15 +10,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -96,17 +93,12 @@ type snapshotScope struct {
 	synced *syncedState
 }
 
-type syncedState struct {
-	reason, message string
-}
-
 func (s *snapshotScope) notSynced(reason, format string, args ...any) {
 	s.synced = &syncedState{reason: reason, message: fmt.Sprintf(format, args...)}
 }
 
 // Reconcile moves one EVSSnapshot a step towards its spec and records what the cloud reports.
 func (r *EVSSnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := logf.FromContext(ctx)
 
 	obj := &evsv1alpha1.EVSSnapshot{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -119,13 +111,8 @@ func (r *EVSSnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	// The finalizer goes on before anything is created in the cloud, and in the same reconcile:
 	// a separate round trip would cost a write and a wake-up per object.
-	if obj.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(obj, Finalizer) {
-		log.V(2).Info("Adding finalizer", "evsSnapshot", klog.KObj(obj))
-		patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(obj, Finalizer)
-		if err := r.Patch(ctx, obj, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
-		}
+	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	s := &snapshotScope{obj: obj, base: obj.DeepCopy()}
@@ -161,7 +148,7 @@ func (r *EVSSnapshotReconciler) patchStatus(ctx context.Context, s *snapshotScop
 	if err := r.Status().Patch(ctx, s.obj, client.MergeFrom(s.base)); err != nil {
 		return fmt.Errorf("patching EVSSnapshot status: %w", err)
 	}
-	r.recordPhaseChange(ctx, s.base, s.obj)
+	r.observePhaseChange(s.base, s.obj)
 	s.base = s.obj.DeepCopy()
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -97,11 +96,8 @@ func (r *EVSSnapshotReconciler) reconcileDelete(
 func (r *EVSSnapshotReconciler) release(
 	ctx context.Context, obj *evsv1alpha1.EVSSnapshot,
 ) (ctrl.Result, bool, error) {
-	logf.FromContext(ctx).V(1).Info("Removing finalizer", "evsSnapshot", klog.KObj(obj))
-	patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(obj, Finalizer)
-	if err := r.Patch(ctx, obj, patch); err != nil {
-		return ctrl.Result{}, false, client.IgnoreNotFound(fmt.Errorf("removing finalizer: %w", err))
+	if err := removeFinalizer(ctx, r.Client, obj); err != nil {
+		return ctrl.Result{}, false, err
 	}
 	return ctrl.Result{}, true, nil
 }

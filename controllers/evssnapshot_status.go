@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -35,33 +34,17 @@ func setSnapshotConditions(s *snapshotScope) {
 	}
 	meta.SetStatusCondition(&obj.Status.Conditions, ready)
 
-	synced := metav1.Condition{
-		Type: evsv1alpha1.ConditionSynced, ObservedGeneration: obj.Generation,
-		Status: metav1.ConditionTrue, Reason: evsv1alpha1.ReasonReconciled,
-		Message: "the last reconcile reached the cloud and applied the spec",
-	}
-	if s.synced != nil {
-		synced.Status, synced.Reason, synced.Message = metav1.ConditionFalse, s.synced.reason, s.synced.message
-	}
-	meta.SetStatusCondition(&obj.Status.Conditions, synced)
+	setSyncedCondition(&obj.Status.Conditions, obj.Generation, s.synced)
 }
 
-// recordPhaseChange emits an event and observes metrics when a status write changed the phase.
-func (r *EVSSnapshotReconciler) recordPhaseChange(_ context.Context, old, obj *evsv1alpha1.EVSSnapshot) {
+// observePhaseChange emits an event and observes metrics when a status write changed the phase.
+func (r *EVSSnapshotReconciler) observePhaseChange(old, obj *evsv1alpha1.EVSSnapshot) {
 	from, to := old.Status.Phase, obj.Status.Phase
 	if from == to {
 		return
 	}
-	eventType := "Normal"
-	if to == evsv1alpha1.PhaseError || to == evsv1alpha1.PhaseErrorDeleting {
-		eventType = "Warning"
-	}
-	fromText := string(from)
-	if fromText == "" {
-		fromText = "none"
-	}
-	r.Recorder.Eventf(obj, nil, eventType, "Phase"+string(to), "Reconcile",
-		"Phase changed from %s to %s (cloud status %q)", fromText, to, obj.Status.CloudStatus)
+	recordPhaseChange(r.Recorder, obj, string(from), string(to), obj.Status.CloudStatus,
+		to == evsv1alpha1.PhaseError || to == evsv1alpha1.PhaseErrorDeleting)
 	if to == evsv1alpha1.PhaseAvailable && (from == "" || from == evsv1alpha1.PhaseCreating) {
 		timeToAvailable.Observe(time.Since(obj.CreationTimestamp.Time).Seconds())
 	}

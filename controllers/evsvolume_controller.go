@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -170,7 +169,6 @@ func (s *volumeScope) setNotReady(phase evsv1alpha1.VolumePhase, reason, format 
 
 // Reconcile moves one EVSVolume a step towards its spec and records what the cloud reports.
 func (r *EVSVolumeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := logf.FromContext(ctx)
 
 	obj := &evsv1alpha1.EVSVolume{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -181,13 +179,8 @@ func (r *EVSVolumeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 
 	// The finalizer goes on before anything is created in the cloud.
-	if obj.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(obj, Finalizer) {
-		log.V(2).Info("Adding finalizer", "evsVolume", klog.KObj(obj))
-		patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(obj, Finalizer)
-		if err := r.Patch(ctx, obj, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
-		}
+	if err := ensureFinalizer(ctx, r.Client, obj); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	s := &volumeScope{obj: obj, base: obj.DeepCopy()}
@@ -221,7 +214,7 @@ func (r *EVSVolumeReconciler) patchStatus(ctx context.Context, s *volumeScope) e
 	if err := r.Status().Patch(ctx, s.obj, client.MergeFrom(s.base)); err != nil {
 		return fmt.Errorf("patching EVSVolume status: %w", err)
 	}
-	r.recordPhaseChange(s.base, s.obj)
+	r.observePhaseChange(s.base, s.obj)
 	s.base = s.obj.DeepCopy()
 	return nil
 }

@@ -2,14 +2,11 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -144,14 +141,8 @@ func describeDisk(obj *evsv1alpha1.EVSVolume) string {
 func (r *EVSVolumeReconciler) release(
 	ctx context.Context, obj *evsv1alpha1.EVSVolume,
 ) (ctrl.Result, bool, error) {
-	logf.FromContext(ctx).V(1).Info("Removing finalizer", "evsVolume", klog.KObj(obj))
-	patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(obj, Finalizer)
-	if err := r.Patch(ctx, obj, patch); err != nil {
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, true, nil
-		}
-		return ctrl.Result{}, false, fmt.Errorf("removing finalizer: %w", err)
+	if err := removeFinalizer(ctx, r.Client, obj); err != nil {
+		return ctrl.Result{}, false, err
 	}
 	return ctrl.Result{}, true, nil
 }

@@ -79,31 +79,11 @@ func setVolumeConditions(s *volumeScope) {
 	}
 	meta.SetStatusCondition(&obj.Status.Conditions, ready)
 
-	synced := metav1.Condition{
-		Type: evsv1alpha1.ConditionSynced, ObservedGeneration: obj.Generation,
-		Status: metav1.ConditionTrue, Reason: evsv1alpha1.ReasonReconciled,
-		Message: "the last reconcile reached the cloud and applied the spec",
-	}
-	if s.synced != nil {
-		synced.Status, synced.Reason, synced.Message = metav1.ConditionFalse, s.synced.reason, s.synced.message
-	}
-	meta.SetStatusCondition(&obj.Status.Conditions, synced)
+	setSyncedCondition(&obj.Status.Conditions, obj.Generation, s.synced)
 }
 
-// recordPhaseChange emits an event when a status write changed the phase.
-func (r *EVSVolumeReconciler) recordPhaseChange(old, obj *evsv1alpha1.EVSVolume) {
-	from, to := old.Status.Phase, obj.Status.Phase
-	if from == to {
-		return
-	}
-	eventType := "Normal"
-	if to == evsv1alpha1.VolumePhaseError || to == evsv1alpha1.VolumePhaseErrorDeleting {
-		eventType = "Warning"
-	}
-	fromText := string(from)
-	if fromText == "" {
-		fromText = "none"
-	}
-	r.Recorder.Eventf(obj, nil, eventType, "Phase"+string(to), "Reconcile",
-		"Phase changed from %s to %s (cloud status %q)", fromText, to, obj.Status.CloudStatus)
+// observePhaseChange emits an event when a status write changed the phase.
+func (r *EVSVolumeReconciler) observePhaseChange(old, obj *evsv1alpha1.EVSVolume) {
+	recordPhaseChange(r.Recorder, obj, string(old.Status.Phase), string(obj.Status.Phase), obj.Status.CloudStatus,
+		obj.Status.Phase == evsv1alpha1.VolumePhaseError || obj.Status.Phase == evsv1alpha1.VolumePhaseErrorDeleting)
 }
