@@ -72,7 +72,7 @@ func (r *EVSSnapshotReconciler) reconcileDelete(
 				"to remove this object and leave the cloud snapshot as it is", id)
 		return r.resyncAlways(), false, nil
 	case !evsv1alpha1.IsAllowed(phase, false, evsv1alpha1.OperationDelete):
-		s.notSynced("DeletionWaiting", "snapshot %s is %s; it is deleted once the phase allows it", id, phase)
+		s.notSynced(evsv1alpha1.ReasonDeletionWaiting, "snapshot %s is %s; it is deleted once the phase allows it", id, phase)
 		return r.poll(false), false, nil
 	}
 

@@ -193,7 +193,7 @@ func (r *EVSSnapshotReconciler) applySpec(
 ) (ctrl.Result, error) {
 	obj := s.obj
 	if _, known := evsv1alpha1.PhaseForCloudStatus(snap.Status); !known {
-		s.notSynced("UnknownCloudStatus", "the cloud reports status %q, which the state table does not know",
+		s.notSynced(evsv1alpha1.ReasonUnknownCloudStatus, "the cloud reports status %q, which the state table does not know",
 			snap.Status)
 		return ctrl.Result{}, nil
 	}

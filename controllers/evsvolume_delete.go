@@ -14,11 +14,6 @@ import (
 	"github.com/evs-operator/evs-operator/internal/cloud"
 )
 
-// reasonDeletionWaiting says the object waits for the cloud to allow the delete.
-// TODO: move to api/v1alpha1 next to the other reasons; the EVSSnapshot controller spells the
-// same reason as a literal.
-const reasonDeletionWaiting = "DeletionWaiting"
-
 // diskDeletableStatuses are the disk statuses from which the cloud accepts a delete.
 var diskDeletableStatuses = []string{"available", "error"}
 
@@ -68,7 +63,7 @@ func (r *EVSVolumeReconciler) reconcileDelete(
 				"to remove this object and leave the cloud disk as it is", id)
 		return r.resync(), false, nil
 	case !slices.Contains(diskDeletableStatuses, disk.Status):
-		s.notSynced(reasonDeletionWaiting,
+		s.notSynced(evsv1alpha1.ReasonDeletionWaiting,
 			"disk %s is %s; the cloud deletes a disk only when it is %s, so it is deleted once it is "+
 				"(detach it if it is attached)", id, disk.Status, strings.Join(diskDeletableStatuses, " or "))
 		return r.poll(), false, nil
@@ -120,7 +115,7 @@ func (r *EVSVolumeReconciler) diskToDelete(
 	case cloud.JobSuccess, cloud.JobFail:
 		return job.VolumeID, ctrl.Result{}, false, nil
 	default:
-		s.notSynced(reasonDeletionWaiting,
+		s.notSynced(evsv1alpha1.ReasonDeletionWaiting,
 			"create job %s is %s; its disk is deleted once the job has ended", st.JobID, job.Status)
 		return "", r.poll(), true, nil
 	}

@@ -32,6 +32,10 @@ const (
 	ReasonUnauthorized = "Unauthorized"
 	// ReasonInvalidSpec says the spec cannot be applied as written.
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonDeletionWaiting says the object waits for the cloud to allow the delete.
+	ReasonDeletionWaiting = "DeletionWaiting"
+	// ReasonUnknownCloudStatus says the cloud reports a status the state table does not know.
+	ReasonUnknownCloudStatus = "UnknownCloudStatus"
 	// ReasonDeletionFailed says the cloud failed to delete the resource.
 	ReasonDeletionFailed = "DeletionFailed"
 	// ReasonCreationFailed says the cloud failed to create the resource.
