@@ -78,7 +78,7 @@ bench: build k8s-binaries ## Benchmark batched against per-object status sync (B
 .PHONY: build
 build: ## Build bin/evs-operator and bin/evs-simulator.
 	go build -o bin/evs-operator .
-	@if [ -d hack/evs-simulator ]; then go build -o bin/evs-simulator ./hack/evs-simulator; fi
+	go build -o bin/evs-simulator ./hack/evs-simulator
 
 .PHONY: run
 run: ## Run the operator against the cluster in your kubeconfig, without webhooks.
