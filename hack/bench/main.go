@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/go-logr/logr"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // config is the benchmark's settings.
@@ -50,6 +53,7 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "The most one mode may take to reach Ready.")
 	flag.Parse()
 	c.modes = strings.Split(modes, ",")
+	logf.SetLogger(logr.Discard()) // envtest logs through controller-runtime; the table is the output
 
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
