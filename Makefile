@@ -66,7 +66,7 @@ verify: manifests generate ## Regenerate everything, then fail if the checkout c
 		echo "unformatted Go files (run 'make fmt'):"; echo "$$unformatted"; exit 1; fi
 
 .PHONY: test
-test: verify vet lint k8s-binaries ## Run every test: unit, envtest (real kube-apiserver and etcd) and end-to-end.
+test: verify vet lint k8s-binaries ## Run every test: verify, vet, lint, unit, envtest (real kube-apiserver and etcd), end-to-end and chaos.
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS_DIR)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
