@@ -478,3 +478,34 @@ func (e *env) cloudDisks(obj *evsv1alpha1.EVSVolume) []simulator.Volume {
 func volumeCondition(v *evsv1alpha1.EVSVolume, kind string) *metav1.Condition {
 	return meta.FindStatusCondition(v.Status.Conditions, kind)
 }
+
+func TestDeleteAfterALostCreateLeaksNoDisk(t *testing.T) {
+	e := startEnv(t, StatusSyncBatched)
+	g := NewWithT(t)
+	e.availableSnapshot("db", diskA)
+	// Every answer to CreateVolume is lost after the cloud made the disk: the operator never
+	// learns the job, and the object is deleted before it does.
+	g.Expect(e.ctl.InjectFault(e.ctx(), simulator.Fault{
+		Operation: simulator.OperationCreateVolume, HTTPStatus: 500, Code: "EVS.5500", AfterCommit: true,
+	})).To(Succeed())
+	e.create(e.evsVolume("restored", fromSnapshot("db")))
+	var v *evsv1alpha1.EVSVolume
+	g.Eventually(func(g Gomega) {
+		v = e.getVolume("restored")
+		g.Expect(v).NotTo(BeNil())
+		g.Expect(e.cloudDisks(v)).To(HaveLen(1))
+		// The client gave up on at least one reconcile's create (four attempts).
+		g.Expect(e.requests("CreateVolume")).To(BeNumerically(">=", 4))
+	}).WithTimeout(waitTimeout).Should(Succeed())
+	g.Expect(v.Status.JobID).To(BeEmpty())
+	g.Expect(v.Status.VolumeID).To(BeEmpty())
+
+	g.Expect(k8sClient.Delete(e.ctx(), v)).To(Succeed())
+	// A create already under way when the delete came fails on the fault too; only then does the
+	// cloud answer again, so nothing but the delete path can learn the disk.
+	time.Sleep(time.Second)
+	g.Expect(e.ctl.ClearFaults(e.ctx())).To(Succeed())
+	e.waitVolumeGone("restored")
+	g.Eventually(func() []simulator.Volume { return e.cloudDisks(v) }).WithTimeout(waitTimeout).Should(BeEmpty())
+	g.Expect(e.allDisks()).To(HaveLen(3)) // the seed disks only
+}

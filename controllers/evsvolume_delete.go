@@ -95,11 +95,21 @@ func (r *EVSVolumeReconciler) diskToDelete(
 	ctx context.Context, s *volumeScope,
 ) (id string, res ctrl.Result, done bool, err error) {
 	st := &s.obj.Status
-	if st.VolumeID != "" || st.JobID == "" {
-		// TODO: a create whose response was lost, for an object deleted before a retry recorded the
-		// job, leaves its disk behind: the cloud interface has no disk list to find it by its UID
-		// metadata.
+	if st.VolumeID != "" {
 		return st.VolumeID, ctrl.Result{}, false, nil
+	}
+	if st.JobID == "" {
+		if st.AvailabilityZone == "" {
+			return "", ctrl.Result{}, false, nil // no create was ever sent
+		}
+		// A create was sent and its answer lost: the same request with the same client token
+		// names the job it started, or starts one, whose disk this delete then removes.
+		if res, done, err := r.askForCreateJob(ctx, s); done {
+			return "", res, true, err
+		}
+		if st.VolumeID != "" || st.JobID == "" {
+			return st.VolumeID, ctrl.Result{}, false, nil
+		}
 	}
 	job, err := r.Cloud.GetJob(ctx, st.JobID)
 	switch {
@@ -118,6 +128,37 @@ func (r *EVSVolumeReconciler) diskToDelete(
 		s.notSynced(evsv1alpha1.ReasonDeletionWaiting,
 			"create job %s is %s; its disk is deleted once the job has ended", st.JobID, job.Status)
 		return "", r.poll(), true, nil
+	}
+}
+
+// askForCreateJob repeats the recorded create with its client token to learn the job (or disk)
+// that a lost answer would have named. done means the reconcile ends with the result given.
+func (r *EVSVolumeReconciler) askForCreateJob(
+	ctx context.Context, s *volumeScope,
+) (res ctrl.Result, done bool, err error) {
+	obj, st := s.obj, &s.obj.Status
+	logf.FromContext(ctx).V(1).Info("Asking the cloud for the disk of a create whose answer was lost",
+		"evsVolume", klog.KObj(obj))
+	out, err := r.Cloud.CreateVolume(ctx, cloud.CreateVolumeRequest{
+		ClientToken: volumeClientToken(obj), Name: obj.CloudName(), Description: obj.Spec.Description,
+		AvailabilityZone: st.AvailabilityZone, VolumeType: st.VolumeType,
+		SnapshotID: st.SnapshotID, SizeGiB: st.SizeGiB,
+		Metadata: map[string]string{CloudUIDMetadataKey: string(obj.UID)},
+	})
+	switch {
+	case err == nil:
+		st.JobID = out.JobID
+		if out.JobID == "" && len(out.VolumeIDs) > 0 {
+			st.VolumeID = out.VolumeIDs[0]
+		}
+		return ctrl.Result{}, false, nil
+	case cloud.ClassOf(err) == cloud.ClassBadRequest || cloud.IsNotFound(err):
+		// The cloud knows no such create and refuses a new one (its snapshot is gone, say): no
+		// disk was made.
+		return ctrl.Result{}, false, nil
+	default:
+		res, err := r.cloudError(s, "asking for the disk of a lost create", err)
+		return res, true, err
 	}
 }
 

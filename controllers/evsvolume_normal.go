@@ -56,6 +56,15 @@ func (r *EVSVolumeReconciler) createDisk(ctx context.Context, s *volumeScope) (c
 	obj, st := s.obj, &s.obj.Status
 	logf.FromContext(ctx).V(1).Info("Creating cloud disk", "evsVolume", klog.KObj(obj),
 		"snapshotID", req.SnapshotID, "sizeGiB", req.SizeGiB, "zone", req.AvailabilityZone, "type", req.VolumeType)
+	if st.AvailabilityZone == "" {
+		// Recorded before the create is sent: a delete that finds no job can then ask the cloud,
+		// with the same client token, for the disk a lost response would have named.
+		st.SnapshotID, st.SizeGiB = req.SnapshotID, req.SizeGiB
+		st.AvailabilityZone, st.VolumeType = req.AvailabilityZone, req.VolumeType
+		if err := r.patchStatus(ctx, s); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	out, createErr := r.Cloud.CreateVolume(ctx, *req)
 	if createErr != nil {
 		res, err := r.cloudError(s, "creating disk from snapshot "+req.SnapshotID, createErr)

@@ -115,6 +115,14 @@ type EVSVolumeStatus struct {
 	// SizeGiB is the disk's size in GiB.
 	// +optional
 	SizeGiB int32 `json:"sizeGiB,omitempty"`
+	// AvailabilityZone is the disk's zone. It is recorded, with volumeType, snapshotID and sizeGiB,
+	// before the create is sent, so that a delete can ask the cloud again, with the same client
+	// token, for a disk whose create response was lost.
+	// +optional
+	AvailabilityZone string `json:"availabilityZone,omitempty"`
+	// VolumeType is the disk's type.
+	// +optional
+	VolumeType string `json:"volumeType,omitempty"`
 	// ObservedGeneration is the generation of the spec that this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
