@@ -89,6 +89,9 @@ type snapshotScope struct {
 	base *evsv1alpha1.EVSSnapshot
 	// notFound is set when the cloud snapshot vanished outside a deletion.
 	notFound bool
+	// listed is set when the reconcile read its snapshot from the poller's listing rather than
+	// from the cloud itself.
+	listed bool
 	// synced is the Synced condition this reconcile ends with; nil means True.
 	synced *syncedState
 }

@@ -48,7 +48,7 @@ func (r *EVSSnapshotReconciler) reconcileDelete(
 		id = found.ID
 	}
 
-	snap, err := r.observe(ctx, id)
+	snap, _, err := r.observe(ctx, id)
 	switch {
 	case cloud.IsNotFound(err):
 		return r.release(ctx, obj)
@@ -86,9 +86,7 @@ func (r *EVSSnapshotReconciler) reconcileDelete(
 	}
 	r.invalidate(id)
 	r.Recorder.Eventf(obj, nil, "Normal", "Deleting", "DeleteSnapshot", "Deleting cloud snapshot %s", id)
-	obj.Status.Phase = evsv1alpha1.PhaseDeleting
-	obj.Status.CloudStatus = "deleting"
-	obj.Status.AllowedOperations = evsv1alpha1.AllowedOperations(evsv1alpha1.PhaseDeleting, false)
+	setPhase(&obj.Status, evsv1alpha1.PhaseDeleting)
 	return r.poll(false), false, nil
 }
 

@@ -46,7 +46,8 @@ func (r *EVSSnapshotReconciler) ensureCloudSnapshot(
 		id = obj.Spec.Source.SnapshotID
 	}
 	if id != "" {
-		snap, err := r.observe(ctx, id)
+		snap, listed, err := r.observe(ctx, id)
+		s.listed = listed
 		switch {
 		case cloud.IsNotFound(err):
 			r.markVanished(s, id)
@@ -66,6 +67,8 @@ func (r *EVSSnapshotReconciler) ensureCloudSnapshot(
 		return nil, res, err
 	}
 	if snap != nil {
+		// Perhaps read from the poller's listing: treat it as such.
+		s.listed = r.poller != nil
 		logf.FromContext(ctx).V(1).Info("Adopting cloud snapshot created earlier",
 			"evsSnapshot", klog.KObj(obj), "snapshotID", snap.ID)
 		return snap, ctrl.Result{}, nil
@@ -121,7 +124,8 @@ func (r *EVSSnapshotReconciler) findOwnSnapshot(
 			if id == "" {
 				return nil, nil
 			}
-			return r.observe(ctx, id)
+			snap, _, err := r.observe(ctx, id)
+			return snap, err
 		}
 	}
 	var found *cloud.Snapshot
@@ -159,10 +163,8 @@ func (r *EVSSnapshotReconciler) markVanished(s *snapshotScope, id string) {
 	}
 	s.notFound = true
 	st.SnapshotID = id
-	st.Phase = evsv1alpha1.PhaseError
-	st.CloudStatus = ""
-	st.Progress = ""
-	st.AllowedOperations = evsv1alpha1.AllowedOperations(st.Phase, st.BackupOwned)
+	setPhase(st, evsv1alpha1.PhaseError)
+	st.CloudStatus, st.Progress = "", "" // there is no cloud snapshot to report on
 }
 
 // observeCloudSnapshot copies what the cloud reports into status. A status the state table does

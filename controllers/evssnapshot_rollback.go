@@ -27,15 +27,17 @@ func (r *EVSSnapshotReconciler) reconcileRollback(
 	if !isNew && (last == nil || rollbackDone(last.State)) {
 		return ctrl.Result{}, nil
 	}
-	// Whether a rollback was sent is judged from the snapshot's update time, so it must be read
-	// now from the cloud, never from an older listing.
-	fresh, err := r.Cloud.GetSnapshot(ctx, snap.ID)
-	if err != nil {
-		return r.cloudError(s, fmt.Sprintf("reading snapshot %s", snap.ID), err)
+	if s.listed {
+		// Whether a rollback was sent is judged from the snapshot's update time, so it must be
+		// read now from the cloud, never from an older listing.
+		fresh, err := r.Cloud.GetSnapshot(ctx, snap.ID)
+		if err != nil {
+			return r.cloudError(s, fmt.Sprintf("reading snapshot %s", snap.ID), err)
+		}
+		r.remember(fresh)
+		snap, s.listed = fresh, false
+		observeCloudSnapshot(obj, snap)
 	}
-	r.remember(fresh)
-	snap = fresh
-	observeCloudSnapshot(obj, snap)
 	if isNew {
 		if err := r.acceptRollback(ctx, s, snap); err != nil {
 			return ctrl.Result{}, err
@@ -92,7 +94,7 @@ func (r *EVSSnapshotReconciler) startRollback(
 ) (ctrl.Result, error) {
 	obj := s.obj
 	last := obj.Status.LastRollback
-	if snap.Status == "rollbacking" {
+	if isRollbacking(snap) {
 		// Sent before a crash or a lost response: follow it, never send it again.
 		r.markRollbackStarted(s)
 		return r.poll(true), nil
@@ -144,9 +146,7 @@ func (r *EVSSnapshotReconciler) startRollback(
 	}
 	r.invalidate(snap.ID)
 	r.markRollbackStarted(s)
-	obj.Status.Phase = evsv1alpha1.PhaseRollbacking
-	obj.Status.CloudStatus = "rollbacking"
-	obj.Status.AllowedOperations = evsv1alpha1.AllowedOperations(evsv1alpha1.PhaseRollbacking, obj.Status.BackupOwned)
+	setPhase(&obj.Status, evsv1alpha1.PhaseRollbacking)
 	return r.poll(true), nil
 }
 
@@ -155,7 +155,7 @@ func (r *EVSSnapshotReconciler) followRollback(
 	ctx context.Context, s *snapshotScope, snap *cloud.Snapshot,
 ) (ctrl.Result, error) {
 	last := s.obj.Status.LastRollback
-	if snap.Status == "rollbacking" {
+	if isRollbacking(snap) {
 		return r.poll(true), nil
 	}
 	disk, err := r.Cloud.GetVolume(ctx, last.VolumeID)
@@ -204,6 +204,12 @@ func (r *EVSSnapshotReconciler) finishRollback(s *snapshotScope, state evsv1alph
 	r.Recorder.Eventf(s.obj, nil, eventType, reason, "Rollback", "Rollback %s %s: %s",
 		last.RequestID, state, message)
 	rollbacksTotal.WithLabelValues(string(state)).Inc()
+}
+
+// isRollbacking reports whether the cloud is rolling the snapshot back.
+func isRollbacking(snap *cloud.Snapshot) bool {
+	phase, _ := evsv1alpha1.PhaseForCloudStatus(snap.Status)
+	return phase == evsv1alpha1.PhaseRollbacking
 }
 
 func rollbackDone(state evsv1alpha1.RollbackState) bool {

@@ -49,3 +49,13 @@ func (r *EVSSnapshotReconciler) observePhaseChange(old, obj *evsv1alpha1.EVSSnap
 		timeToAvailable.Observe(time.Since(obj.CreationTimestamp.Time).Seconds())
 	}
 }
+
+// setPhase moves status to a phase the operator knows the cloud has entered (it asked for it),
+// with the phase's cloud status and allowed operations from the state table.
+func setPhase(st *evsv1alpha1.EVSSnapshotStatus, phase evsv1alpha1.SnapshotPhase) {
+	st.Phase = phase
+	if rule, ok := evsv1alpha1.RuleForPhase(phase); ok {
+		st.CloudStatus = rule.CloudStatus
+	}
+	st.AllowedOperations = evsv1alpha1.AllowedOperations(phase, st.BackupOwned)
+}

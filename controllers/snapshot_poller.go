@@ -269,19 +269,18 @@ func (p *snapshotPoller) untrackLocked(id string) {
 }
 
 // observe reads a snapshot: from the poller's latest listing when it is fresh, else from the
-// cloud.
-func (r *EVSSnapshotReconciler) observe(ctx context.Context, id string) (*cloud.Snapshot, error) {
+// cloud. listed reports the former, for callers that must not act on a listing.
+func (r *EVSSnapshotReconciler) observe(ctx context.Context, id string) (snap *cloud.Snapshot, listed bool, err error) {
 	if r.poller != nil {
 		if snap, ok := r.poller.lookup(id); ok {
-			return snap, nil
+			return snap, true, nil
 		}
 	}
-	snap, err := r.Cloud.GetSnapshot(ctx, id)
-	if err != nil {
-		return nil, err
+	if snap, err = r.Cloud.GetSnapshot(ctx, id); err != nil {
+		return nil, false, err
 	}
 	r.remember(snap)
-	return snap, nil
+	return snap, false, nil
 }
 
 // remember hands a snapshot read from the cloud to the poller, so later reconciles can use it.
