@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -14,6 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	evsv1alpha1 "github.com/evs-operator/evs-operator/api/v1alpha1"
@@ -95,4 +99,21 @@ func namespaceOf(ctx context.Context, namespace string) string {
 func isCreate(ctx context.Context) bool {
 	req, err := admission.RequestFromContext(ctx)
 	return err != nil || req.Operation == admissionv1.Create
+}
+
+// setupWebhooks registers a kind's defaulting and validating webhooks. The validator reads the
+// other kind through the manager's cache, so its informer starts with the cache rather than on
+// the first request, which would then wait for a full list inside the webhook's timeout.
+func setupWebhooks[T client.Object](mgr ctrl.Manager, obj T, reads client.Object,
+	defaulter admission.Defaulter[T], validator admission.Validator[T]) error {
+	kind := reflect.TypeOf(obj).Elem().Name()
+	if _, err := mgr.GetCache().GetInformer(context.Background(), reads, cache.BlockUntilSynced(false)); err != nil {
+		return fmt.Errorf("starting the %s informer for the %s webhook: %w",
+			reflect.TypeOf(reads).Elem().Name(), kind, err)
+	}
+	err := ctrl.NewWebhookManagedBy(mgr, obj).WithDefaulter(defaulter).WithValidator(validator).Complete()
+	if err != nil {
+		return fmt.Errorf("registering the %s webhooks: %w", kind, err)
+	}
+	return nil
 }

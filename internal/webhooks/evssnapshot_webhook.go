@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -25,21 +24,8 @@ import (
 // SetupEVSSnapshotWebhook registers the EVSSnapshot defaulting and validating webhooks with the
 // manager's webhook server. The validator reads EVSVolumes through the manager's cache.
 func SetupEVSSnapshotWebhook(mgr ctrl.Manager) error {
-	// Start the informer with the cache rather than on the first delete, which would then wait
-	// for a full list inside the webhook's timeout.
-	_, err := mgr.GetCache().GetInformer(context.Background(), &evsv1alpha1.EVSVolume{},
-		cache.BlockUntilSynced(false))
-	if err != nil {
-		return fmt.Errorf("starting the EVSVolume informer for the EVSSnapshot webhook: %w", err)
-	}
-	err = ctrl.NewWebhookManagedBy(mgr, &evsv1alpha1.EVSSnapshot{}).
-		WithDefaulter(&EVSSnapshotDefaulter{}).
-		WithValidator(NewEVSSnapshotValidator(mgr.GetClient())).
-		Complete()
-	if err != nil {
-		return fmt.Errorf("registering the EVSSnapshot webhooks: %w", err)
-	}
-	return nil
+	return setupWebhooks(mgr, &evsv1alpha1.EVSSnapshot{}, &evsv1alpha1.EVSVolume{},
+		&EVSSnapshotDefaulter{}, NewEVSSnapshotValidator(mgr.GetClient()))
 }
 
 // EVSSnapshotDefaulter fills in the defaults of an EVSSnapshot: the cloud name, the deletion and

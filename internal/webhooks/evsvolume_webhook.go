@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -25,21 +24,8 @@ import (
 // SetupEVSVolumeWebhook registers the EVSVolume defaulting and validating webhooks with the
 // manager's webhook server. The validator reads EVSSnapshots through the manager's cache.
 func SetupEVSVolumeWebhook(mgr ctrl.Manager) error {
-	// Start the informer with the cache rather than on the first create, which would then wait
-	// for a full list inside the webhook's timeout.
-	_, err := mgr.GetCache().GetInformer(context.Background(), &evsv1alpha1.EVSSnapshot{},
-		cache.BlockUntilSynced(false))
-	if err != nil {
-		return fmt.Errorf("starting the EVSSnapshot informer for the EVSVolume webhook: %w", err)
-	}
-	err = ctrl.NewWebhookManagedBy(mgr, &evsv1alpha1.EVSVolume{}).
-		WithDefaulter(&EVSVolumeDefaulter{}).
-		WithValidator(NewEVSVolumeValidator(mgr.GetClient())).
-		Complete()
-	if err != nil {
-		return fmt.Errorf("registering the EVSVolume webhooks: %w", err)
-	}
-	return nil
+	return setupWebhooks(mgr, &evsv1alpha1.EVSVolume{}, &evsv1alpha1.EVSSnapshot{},
+		&EVSVolumeDefaulter{}, NewEVSVolumeValidator(mgr.GetClient()))
 }
 
 // EVSVolumeDefaulter fills in the defaults of a new EVSVolume: its cloud name and deletion
